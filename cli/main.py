@@ -1,0 +1,81 @@
+"""The root Typer app: registers one module per command and owns the error boundary.
+
+Exit codes (DESIGN.md): 0 done, 1 failed, 2 bad usage or bad input (one line on stderr, no
+traceback), 130 interrupted. `main(argv)` is the console script and what the CLI tests call.
+Command modules import only typer and the standard library at module level, so `nnhw --help`
+stays fast; pandas and matplotlib are imported inside the commands that use them.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+try:  # typer >= 0.22 vendors click as typer._click
+    from typer._click import exceptions as cx
+except ImportError:  # pragma: no cover - older typer uses click itself
+    from click import exceptions as cx  # type: ignore[no-redef]
+
+from core import __version__
+from core.errors import NnhwError
+
+app = typer.Typer(
+    name="nnhw",
+    help=(
+        "Study activation functions in small neural nets: train the course's two-layer nets and "
+        "deeper ones with a hand-written NumPy backward pass, and measure what the theory says."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"nnhw {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
+    ] = False,
+) -> None:
+    """nnhw: activation-function studies on small neural nets."""
+
+
+def _error(message: str) -> None:
+    first = " ".join(str(message).split())
+    print(f"nnhw: error: {first}", file=sys.stderr)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the app; turn NnhwError and usage errors into one line and exit code 2."""
+    args = sys.argv[1:] if argv is None else argv
+    try:
+        code = app(args=args, prog_name="nnhw", standalone_mode=False)
+    except NnhwError as exc:
+        _error(str(exc))
+        sys.exit(2)
+    except cx.NoArgsIsHelpError as exc:
+        print(exc.ctx.get_help() if exc.ctx else "")
+        sys.exit(0)
+    except cx.UsageError as exc:
+        _error(exc.format_message())
+        sys.exit(2)
+    except cx.ClickException as exc:
+        _error(exc.format_message())
+        sys.exit(exc.exit_code)
+    except (KeyboardInterrupt, typer.Abort):
+        print("nnhw: interrupted", file=sys.stderr)
+        sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+# Commands: one module each (added as they are built).

@@ -1,0 +1,122 @@
+"""Activation functions: a registry of elementwise maps and their derivatives.
+
+Contract: an activation is a pair of elementwise functions of the pre-activation z (any shape):
+`forward(z) -> a` and `derivative(z, a) -> da/dz`, where `a = forward(z)` is passed in so smooth
+activations need not recompute it. The derivative is always defined from z (a derivative written
+from the output alone cannot express LeakyReLU with a negative slope, nor a ReLU at exactly 0).
+
+At z = 0 ReLU and LeakyReLU use the derivative of the z <= 0 branch, as PyTorch does.
+Sigmoid and tanh are finite and raise no floating-point warning for any finite z (|z| = 1e4
+included): sigmoid uses exp(-|z|), which only ever underflows, never overflows.
+
+Adding an activation is one factory function and one entry in `_FACTORIES`; the CLI's choices come
+from `ACTIVATION_NAMES`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from core.errors import NnhwError
+
+Array = np.ndarray
+
+
+@dataclass(frozen=True)
+class Activation:
+    """An elementwise activation.
+
+    kind: "dying" (ReLU: units can be dead), "leaky", "saturating" (sigmoid, tanh: units can
+    saturate), or "linear" (identity). max_derivative: sup of da/dz (1/4 for sigmoid), used by
+    the saturation diagnostic and by variance-propagation theory.
+    """
+
+    name: str
+    forward: Callable[[Array], Array]
+    derivative: Callable[[Array, Array], Array]
+    kind: str
+    max_derivative: float
+    output_range: tuple[float, float]
+
+
+def _relu() -> Activation:
+    def forward(z: Array) -> Array:
+        return np.maximum(z, 0)
+
+    def derivative(z: Array, a: Array) -> Array:
+        return (z > 0).astype(z.dtype)
+
+    return Activation("relu", forward, derivative, "dying", 1.0, (0.0, np.inf))
+
+
+def _leaky_relu(negative_slope: float) -> Activation:
+    slope = float(negative_slope)
+
+    def forward(z: Array) -> Array:
+        # max(z, s z) equals the LeakyReLU for 0 <= s <= 1 and costs one ufunc call.
+        if 0.0 <= slope <= 1.0:
+            return np.maximum(z, slope * z)
+        return np.where(z > 0, z, slope * z)
+
+    def derivative(z: Array, a: Array) -> Array:
+        return np.where(z > 0, z.dtype.type(1), z.dtype.type(slope))
+
+    return Activation("leaky-relu", forward, derivative, "leaky", max(1.0, slope), (-np.inf, np.inf))
+
+
+def _sigmoid() -> Activation:
+    def forward(z: Array) -> Array:
+        # sigma(z) = 1/(1+e^-z) for z >= 0 and e^z/(1+e^z) for z < 0; with e = exp(-|z|) both
+        # branches share e, which lies in (0, 1], so nothing overflows.
+        e = np.exp(-np.abs(z))
+        return np.where(z >= 0, 1, e) / (1 + e)
+
+    def derivative(z: Array, a: Array) -> Array:
+        return a * (1 - a)
+
+    return Activation("sigmoid", forward, derivative, "saturating", 0.25, (0.0, 1.0))
+
+
+def _tanh() -> Activation:
+    def forward(z: Array) -> Array:
+        return np.tanh(z)
+
+    def derivative(z: Array, a: Array) -> Array:
+        return 1 - a * a
+
+    return Activation("tanh", forward, derivative, "saturating", 1.0, (-1.0, 1.0))
+
+
+def _identity() -> Activation:
+    def forward(z: Array) -> Array:
+        return z
+
+    def derivative(z: Array, a: Array) -> Array:
+        return np.ones_like(z)
+
+    return Activation("identity", forward, derivative, "linear", 1.0, (-np.inf, np.inf))
+
+
+_FACTORIES: dict[str, Callable[[float], Activation]] = {
+    "relu": lambda s: _relu(),
+    "leaky-relu": _leaky_relu,
+    "tanh": lambda s: _tanh(),
+    "sigmoid": lambda s: _sigmoid(),
+    "identity": lambda s: _identity(),
+}
+
+ACTIVATION_NAMES: tuple[str, ...] = tuple(_FACTORIES)
+DEFAULT_NEGATIVE_SLOPE = 0.01
+
+
+def get_activation(name: str, negative_slope: float = DEFAULT_NEGATIVE_SLOPE) -> Activation:
+    """The activation called `name` (case-insensitive); `negative_slope` is LeakyReLU's."""
+    key = name.lower()
+    if key not in _FACTORIES:
+        raise NnhwError(
+            f"unknown activation {name!r}; choose one of {', '.join(ACTIVATION_NAMES)}"
+        )
+    return _FACTORIES[key](negative_slope)

@@ -1,0 +1,153 @@
+"""The multilayer perceptron with a hand-written backward pass, and its ensemble axis.
+
+Notation follows the course: for layer l = 1..L+1 (L hidden layers),
+    z_l = a_{l-1} W_l^T + b_l,   a_l = f(z_l) (hidden),   y_hat = a_{L+1} = g(z_{L+1}) (output),
+with a_0 = x. Weights use PyTorch's layout: W_l is (out, in), so parameters copy straight into
+torch.nn.Linear. Backward, from dy_hat = dL/dy_hat:
+    dz_{L+1} = dy_hat * g'(z_{L+1})
+    dW_l = dz_l^T a_{l-1},   db_l = sum_n dz_l,   dz_{l-1} = (dz_l W_l) * f'(z_{l-1}).
+
+Ensembles: every array carries a leading member axis E. W_l is (E, out, in), b_l is (E, out),
+z_l and a_l are (E, N, width). The input x may be (N, d_in), shared by all members, or
+(E, N, d_in), one batch per member (each member with its own data order). Member e computes
+exactly what a single net with member e's parameters would.
+
+Storage: all parameters live in one contiguous vector `flat` and the gradients in `grad_flat`, in
+the same order; `params["W1"]` etc. are views into them. An optimiser therefore updates every
+parameter of every member with a few vector operations, and backward writes the gradients in place.
+Gradients are overwritten (not accumulated) by each call to `backward`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from core.activations import DEFAULT_NEGATIVE_SLOPE, Activation, get_activation
+from core.errors import NnhwError
+from core.init import check_init, init_bias, init_weight
+
+Array = np.ndarray
+
+
+class MLP:
+    """E independent fully connected nets of the same shape.
+
+    sizes: [d_in, h_1, ..., h_L, d_out]. activation: the hidden layers' f; output_activation: g.
+    rngs: one Generator per member (E = len(rngs)), each drawing that member's initial
+    parameters, layer by layer, W_l then b_l, so an ensemble equals E single nets with the same
+    generators.
+    """
+
+    def __init__(
+        self,
+        sizes: Sequence[int],
+        activation: str,
+        output_activation: str,
+        rngs: Sequence[np.random.Generator],
+        *,
+        init: str = "standard",
+        init_scale: float | None = None,
+        dtype: np.dtype | type = np.float64,
+        negative_slope: float = DEFAULT_NEGATIVE_SLOPE,
+    ) -> None:
+        self.sizes = [int(s) for s in sizes]
+        if len(self.sizes) < 2 or min(self.sizes) < 1:
+            raise NnhwError(f"layer sizes must be at least two positive integers, got {sizes}")
+        if len(rngs) < 1:
+            raise NnhwError("an MLP needs at least one member (one random generator)")
+        self.members = len(rngs)
+        self.dtype = np.dtype(dtype)
+        self.init = check_init(init)
+        self.f: Activation = get_activation(activation, negative_slope)
+        self.g: Activation = get_activation(output_activation, negative_slope)
+        self.n_layers = len(self.sizes) - 1  # weight layers, L + 1
+
+        shapes: list[tuple[str, tuple[int, ...]]] = []
+        for l, (n_in, n_out) in enumerate(zip(self.sizes[:-1], self.sizes[1:]), start=1):
+            shapes += [(f"W{l}", (self.members, n_out, n_in)), (f"b{l}", (self.members, n_out))]
+        total = sum(int(np.prod(s)) for _, s in shapes)
+        self.flat = np.zeros(total, dtype=self.dtype)
+        self.grad_flat = np.zeros(total, dtype=self.dtype)
+        self.params: dict[str, Array] = {}
+        self.grads: dict[str, Array] = {}
+        offset = 0
+        for name, shape in shapes:
+            size = int(np.prod(shape))
+            self.params[name] = self.flat[offset : offset + size].reshape(shape)
+            self.grads[name] = self.grad_flat[offset : offset + size].reshape(shape)
+            offset += size
+        self.names = [name for name, _ in shapes]
+
+        for e, rng in enumerate(rngs):
+            for l, (n_in, n_out) in enumerate(zip(self.sizes[:-1], self.sizes[1:]), start=1):
+                self.params[f"W{l}"][e] = init_weight(
+                    self.init, rng, n_out, n_in, self.dtype, init_scale
+                )
+                self.params[f"b{l}"][e] = init_bias(self.init, rng, n_out, n_in, self.dtype)
+
+        self.zs: list[Array] = []  # z_1 .. z_{L+1}
+        self.acts: list[Array] = []  # a_0 = x, a_1 .. a_{L+1} = y_hat
+        self.deltas: list[Array] = []  # dL/dz_1 .. dL/dz_{L+1} from the last backward
+
+    @property
+    def depth(self) -> int:
+        """Number of hidden layers L."""
+        return self.n_layers - 1
+
+    def forward(self, x: Array) -> Array:
+        """x: (N, d_in) or (E, N, d_in) -> y_hat: (E, N, d_out); caches z_l and a_l."""
+        self.zs = []
+        self.acts = [x]
+        a = x
+        for l in range(1, self.n_layers + 1):
+            W, b = self.params[f"W{l}"], self.params[f"b{l}"]
+            z = np.matmul(a, W.transpose(0, 2, 1))
+            z += b[:, None, :]
+            act = self.f if l < self.n_layers else self.g
+            a = act.forward(z)
+            self.zs.append(z)
+            self.acts.append(a)
+        return a
+
+    def backward(self, dy_hat: Array) -> dict[str, Array]:
+        """dy_hat: (E, N, d_out), the loss gradient at the output of the last `forward`.
+
+        Writes every parameter's gradient into `grads` (views of `grad_flat`) and returns it;
+        keeps dL/dz_l of every layer in `deltas`.
+        """
+        L1 = self.n_layers
+        deltas: list[Array] = [dy_hat] * L1
+        dz = dy_hat if self.g.kind == "linear" else dy_hat * self.g.derivative(
+            self.zs[-1], self.acts[-1]
+        )
+        for l in range(L1, 0, -1):
+            deltas[l - 1] = dz
+            a_prev = self.acts[l - 1]
+            np.matmul(dz.transpose(0, 2, 1), a_prev, out=self.grads[f"W{l}"])
+            np.sum(dz, axis=1, out=self.grads[f"b{l}"])
+            if l > 1:
+                da = np.matmul(dz, self.params[f"W{l}"])
+                z_prev = self.zs[l - 2]
+                dz = da * self.f.derivative(z_prev, self.acts[l - 1])
+        self.deltas = deltas
+        return self.grads
+
+    def member(self, e: int) -> MLP:
+        """A single net (E = 1) holding a copy of member e's parameters."""
+        clone = MLP.__new__(MLP)
+        clone.__dict__.update(self.__dict__)
+        clone.members = 1
+        clone.flat = np.concatenate([self.params[n][e : e + 1].ravel() for n in self.names])
+        clone.grad_flat = np.zeros_like(clone.flat)
+        clone.params, clone.grads = {}, {}
+        offset = 0
+        for n in self.names:
+            shape = (1, *self.params[n].shape[1:])
+            size = int(np.prod(shape))
+            clone.params[n] = clone.flat[offset : offset + size].reshape(shape)
+            clone.grads[n] = clone.grad_flat[offset : offset + size].reshape(shape)
+            offset += size
+        clone.zs, clone.acts, clone.deltas = [], [], []
+        return clone

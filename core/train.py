@@ -1,0 +1,149 @@
+"""The training loop: minibatch steps, a per-epoch history, divergence as a result.
+
+Contract: `fit(model, data, ...)` trains every member of `model` for `epochs` epochs. Each member
+e draws its own data order from `rngs[e]` (a fresh permutation per epoch; the last, shorter batch
+is kept, as torch's DataLoader does), so an ensemble trains member for member like separate runs.
+
+After initialisation (epoch 0) and after every epoch, `evaluate` runs one forward and backward pass
+over the whole training set (no update) and records, per member: train and test loss, accuracy
+(classification) or R^2 (regression), and the diagnostics of `core.diagnostics` on that
+full-batch gradient. A member whose training loss is not finite has diverged at that epoch;
+training stops once every member has (for one net: at the first non-finite loss). Overflow on
+the way there is expected and silenced, never printed.
+
+`history` may be passed in: the records are appended to it as they are made, so a caller that is
+interrupted (KeyboardInterrupt propagates) keeps every finished epoch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from core import diagnostics
+from core.losses import get_loss
+from core.mlp import MLP
+from core.optim import SGD, Adam
+
+Array = np.ndarray
+
+
+@dataclass(frozen=True)
+class TrainData:
+    """Arrays for training: Y are the loss targets, labels the classes (classification only)."""
+
+    X_train: Array
+    Y_train: Array
+    X_test: Array | None = None
+    Y_test: Array | None = None
+    labels_train: Array | None = None
+    labels_test: Array | None = None
+
+
+@dataclass
+class History:
+    """Per-epoch records. `metrics[name]` is a list over records of (E,) or (E, layers) arrays."""
+
+    epochs: list[int] = field(default_factory=list)
+    metrics: dict[str, list[Array]] = field(default_factory=dict)
+    diverged_epoch: Array | None = None  # (E,), -1 where the member did not diverge
+
+    def append(self, epoch: int, record: dict[str, Array]) -> None:
+        self.epochs.append(epoch)
+        for k, v in record.items():
+            self.metrics.setdefault(k, []).append(v)
+
+    def array(self, name: str) -> Array:
+        """(T, E) or (T, E, layers) for metric `name` over the T records."""
+        return np.stack(self.metrics[name])
+
+    @property
+    def diverged(self) -> bool:
+        return self.diverged_epoch is not None and bool(np.any(self.diverged_epoch >= 0))
+
+
+def accuracy(y_hat: Array, labels: Array) -> Array:
+    """(E,): share of correct classes; one output is thresholded at 0.5, several use argmax."""
+    pred = (y_hat[..., 0] > 0.5) if y_hat.shape[-1] == 1 else np.argmax(y_hat, axis=-1)
+    return np.mean(pred == labels, axis=-1)
+
+
+def r2_score(y_hat: Array, y: Array) -> Array:
+    """(E,): coefficient of determination, averaged over outputs (sklearn's r2_score)."""
+    ss_res = np.sum((y - y_hat) ** 2, axis=-2)
+    ss_tot = np.sum((y - y.mean(axis=-2, keepdims=True)) ** 2, axis=-2)
+    return np.mean(1 - ss_res / np.where(ss_tot > 0, ss_tot, 1.0), axis=-1)
+
+
+def evaluate(
+    model: MLP, data: TrainData, loss: str, reduction: str, saturation_threshold: float
+) -> dict[str, Array]:
+    """One record: losses, metric and full-batch-gradient diagnostics, all per member."""
+    fn = get_loss(loss)
+    classify = data.labels_train is not None
+    metric = "accuracy" if classify else "r2"
+    y_hat = model.forward(data.X_train)
+    value, d = fn(y_hat, data.Y_train, reduction)
+    rec: dict[str, Array] = {"train_loss": value}
+    rec[f"train_{metric}"] = (
+        accuracy(y_hat, data.labels_train) if classify else r2_score(y_hat, data.Y_train)
+    )  # type: ignore[arg-type]
+    model.backward(d)
+    rec["grad_norm"] = diagnostics.grad_norms(model)
+    rec["signal_norm"] = diagnostics.signal_norms(model)
+    rec["dead_fraction"] = diagnostics.dead_fraction(model)
+    rec["saturated_fraction"] = diagnostics.saturated_fraction(model, saturation_threshold)
+    rec.update(diagnostics.activation_stats(model))
+    if data.X_test is not None and data.Y_test is not None:
+        y_hat = model.forward(data.X_test)
+        rec["test_loss"] = fn(y_hat, data.Y_test, reduction)[0]
+        rec[f"test_{metric}"] = (
+            accuracy(y_hat, data.labels_test)  # type: ignore[arg-type]
+            if classify
+            else r2_score(y_hat, data.Y_test)
+        )
+    return rec
+
+
+def fit(
+    model: MLP,
+    data: TrainData,
+    *,
+    loss: str,
+    reduction: str,
+    optimizer: SGD | Adam,
+    epochs: int,
+    batch_size: int,
+    rngs: Sequence[np.random.Generator],
+    history: History | None = None,
+    on_epoch: Callable[[int, dict[str, Array]], None] | None = None,
+    saturation_threshold: float = diagnostics.SATURATION_THRESHOLD,
+) -> History:
+    """Train `model` in place; returns the history (the one passed in, if any)."""
+    assert len(rngs) == model.members, "one data-order generator per member"
+    hist = history if history is not None else History()
+    E, n = model.members, data.X_train.shape[0]
+    hist.diverged_epoch = np.full(E, -1)
+    fn = get_loss(loss)
+    X, Y = data.X_train.astype(model.dtype), data.Y_train.astype(model.dtype)
+    batch = min(batch_size, n)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+        for epoch in range(epochs + 1):
+            if epoch > 0:
+                order = np.stack([rng.permutation(n) for rng in rngs])
+                for start in range(0, n, batch):
+                    idx = order[:, start : start + batch]
+                    _, d = fn(model.forward(X[idx]), Y[idx], reduction)
+                    model.backward(d)
+                    optimizer.step(model)
+            rec = evaluate(model, data, loss, reduction, saturation_threshold)
+            hist.append(epoch, rec)
+            bad = ~np.isfinite(rec["train_loss"]) & (hist.diverged_epoch < 0)
+            hist.diverged_epoch[bad] = epoch
+            if on_epoch is not None:
+                on_epoch(epoch, rec)
+            if np.all(hist.diverged_epoch >= 0):
+                break
+    return hist
