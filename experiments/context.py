@@ -7,6 +7,9 @@ Contract of a study module (experiments/<study>.py, listed in `experiments.studi
   `__post_init__` validates and raises NnhwError naming the option ("--lr must be > 0, got -3").
 - `compute(config, ctx) -> dict[str, DataFrame]`: the measurements, as tidy tables. Pure: writes
   nothing itself (sweep cells go through `ctx.rundir` via experiments.sweep).
+- Interrupted by Ctrl-C, `compute` may raise `Interrupted(tables)` carrying what it finished
+  (e.g. train's history so far); the runner writes those tables and marks the run interrupted.
+- Optional `status(tables) -> str`: "completed" (default) or "diverged".
 - `figures(tables, config) -> dict[str, Figure]`, `report(tables, config) -> Report` and
   `headline(tables) -> str` work from the tables alone, so `nnhw report RUN_DIR` rebuilds them from
   the saved CSVs without recomputing, and a rebuilt report equals the original byte for byte.
@@ -16,10 +19,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from experiments.rundir import RunDir
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C during compute, carrying the tables finished so far."""
+
+    def __init__(self, tables: dict[str, Any]) -> None:
+        super().__init__()
+        self.tables = tables
 
 
 class Tracker(Protocol):
