@@ -64,7 +64,9 @@ def _leaky_relu(negative_slope: float) -> Activation:
     def derivative(z: Array, a: Array) -> Array:
         return np.where(z > 0, z.dtype.type(1), z.dtype.type(slope))
 
-    return Activation("leaky-relu", forward, derivative, "leaky", max(1.0, slope), (-np.inf, np.inf))
+    return Activation(
+        "leaky-relu", forward, derivative, "leaky", max(1.0, slope), (-np.inf, np.inf)
+    )
 
 
 def _sigmoid() -> Activation:
@@ -116,7 +118,5 @@ def get_activation(name: str, negative_slope: float = DEFAULT_NEGATIVE_SLOPE) ->
     """The activation called `name` (case-insensitive); `negative_slope` is LeakyReLU's."""
     key = name.lower()
     if key not in _FACTORIES:
-        raise NnhwError(
-            f"unknown activation {name!r}; choose one of {', '.join(ACTIVATION_NAMES)}"
-        )
+        raise NnhwError(f"unknown activation {name!r}; choose one of {', '.join(ACTIVATION_NAMES)}")
     return _FACTORIES[key](negative_slope)

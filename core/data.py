@@ -107,9 +107,8 @@ def make_dataset(
         centers = np.array([[-4.0, -2.0], [0.0, 4.0], [4.0, -2.0]])
         x = centers[labels]
     x = x + s * rng.standard_normal(x.shape)
-    return Dataset(
-        key, task, x, labels=labels.astype(np.int64), n_classes=n_classes, feature_names=("x1", "x2")
-    )
+    labels = labels.astype(np.int64)
+    return Dataset(key, task, x, labels=labels, n_classes=n_classes, feature_names=("x1", "x2"))
 
 
 def _reg(name: str, x: Array, y: Array) -> Dataset:
@@ -135,7 +134,7 @@ def targets(ds: Dataset, n_outputs: int) -> Array:
 def split(ds: Dataset, test_fraction: float, rng: np.random.Generator) -> tuple[Dataset, Dataset]:
     """A random (train, test) split; test holds round(N * test_fraction) points."""
     n = ds.n_samples
-    n_test = int(round(n * test_fraction))
+    n_test = round(n * test_fraction)
     if not 0 < n_test < n:
         raise NnhwError(
             f"test fraction {test_fraction} leaves {n_test} of {n} samples for testing; "
@@ -181,7 +180,9 @@ def parse_table(
         if not row or all(not c.strip() for c in row):
             continue
         if len(row) != len(header):
-            raise NnhwError(f"{source}: row {line} has {len(row)} fields, the header has {len(header)}")
+            raise NnhwError(
+                f"{source}: row {line} has {len(row)} fields, the header has {len(header)}"
+            )
         parsed = []
         for col, cell in zip(header, row):
             try:
@@ -201,10 +202,11 @@ def parse_table(
     data = np.array(values, dtype=np.float64)
     features = tuple(h for i, h in enumerate(header) if i != t)
     x = np.delete(data, t, axis=1)
-    col = data[:, t]
+    column = data[:, t]
     if task == "regression":
-        return Dataset(source, task, x, y=col[:, None], feature_names=features, target_name=target)
-    classes, labels = np.unique(col, return_inverse=True)
+        y = column[:, None]
+        return Dataset(source, task, x, y=y, feature_names=features, target_name=target)
+    classes, labels = np.unique(column, return_inverse=True)
     if len(classes) < 2 or len(classes) > 100 or np.any(classes != np.round(classes)):
         raise NnhwError(
             f"{source}: column {target!r} must hold 2 to 100 integer class labels for "

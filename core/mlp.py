@@ -119,8 +119,10 @@ class MLP:
         """
         L1 = self.n_layers
         deltas: list[Array] = [dy_hat] * L1
-        dz = dy_hat if self.g.kind == "linear" else dy_hat * self.g.derivative(
-            self.zs[-1], self.acts[-1]
+        dz = (
+            dy_hat
+            if self.g.kind == "linear"
+            else dy_hat * self.g.derivative(self.zs[-1], self.acts[-1])
         )
         for l in range(L1, 0, -1):
             deltas[l - 1] = dz

@@ -31,15 +31,30 @@ class Preset:
     n_samples: int
 
 
+_TRAINING = {
+    "init": "standard", "optimizer": "adam", "lr": 0.01, "epochs": 100, "batch_size": 32,
+    "n_samples": 1000,
+}  # fmt: skip
 PRESETS: dict[str, Preset] = {
     "regression": Preset(
-        "regression", "sine", "relu", "identity", "mse", (64,), "standard", "adam", 0.01, 100, 32, 1000
+        "regression",
+        "sine",
+        "relu",
+        "identity",
+        "mse",
+        (64,),
+        **_TRAINING,  # type: ignore[arg-type]
     ),
     "classification": Preset(
-        "classification", "moons", "sigmoid", "sigmoid", "mse", (64,), "standard", "adam", 0.01, 100,
-        32, 1000,
+        "classification",
+        "moons",
+        "sigmoid",
+        "sigmoid",
+        "mse",
+        (64,),
+        **_TRAINING,  # type: ignore[arg-type]
     ),
-}  # fmt: skip
+}
 
 
 def get_preset(task: str) -> Preset:

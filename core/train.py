@@ -77,6 +77,11 @@ def r2_score(y_hat: Array, y: Array) -> Array:
     return np.mean(1 - ss_res / np.where(ss_tot > 0, ss_tot, 1.0), axis=-1)
 
 
+def _metric(y_hat: Array, labels: Array | None, y: Array) -> Array:
+    """Accuracy when there are class labels, R^2 otherwise."""
+    return accuracy(y_hat, labels) if labels is not None else r2_score(y_hat, y)
+
+
 def evaluate(
     model: MLP, data: TrainData, loss: str, reduction: str, saturation_threshold: float
 ) -> dict[str, Array]:
@@ -87,9 +92,7 @@ def evaluate(
     y_hat = model.forward(data.X_train)
     value, d = fn(y_hat, data.Y_train, reduction)
     rec: dict[str, Array] = {"train_loss": value}
-    rec[f"train_{metric}"] = (
-        accuracy(y_hat, data.labels_train) if classify else r2_score(y_hat, data.Y_train)
-    )  # type: ignore[arg-type]
+    rec[f"train_{metric}"] = _metric(y_hat, data.labels_train, data.Y_train)
     model.backward(d)
     rec["grad_norm"] = diagnostics.grad_norms(model)
     rec["signal_norm"] = diagnostics.signal_norms(model)
@@ -99,11 +102,7 @@ def evaluate(
     if data.X_test is not None and data.Y_test is not None:
         y_hat = model.forward(data.X_test)
         rec["test_loss"] = fn(y_hat, data.Y_test, reduction)[0]
-        rec[f"test_{metric}"] = (
-            accuracy(y_hat, data.labels_test)  # type: ignore[arg-type]
-            if classify
-            else r2_score(y_hat, data.Y_test)
-        )
+        rec[f"test_{metric}"] = _metric(y_hat, data.labels_test, data.Y_test)
     return rec
 
 
