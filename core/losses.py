@@ -28,7 +28,9 @@ Array = np.ndarray
 LossFn = Callable[[Array, Array, str], tuple[Array, Array]]
 
 REDUCTIONS: tuple[str, ...] = ("mean", "sum")
-_BCE_EPS = 1e-12  # PyTorch's clamp of p (1 - p) in BCELoss's backward
+# PyTorch's clamp of p (1 - p) in BCELoss's backward: 1e-12 rounded to float32 (autograd at p = 0
+# gives exactly 1 / float32(1e-12), also in float64).
+_BCE_EPS = float(np.float32(1e-12))
 
 
 def mse(y_hat: Array, y: Array, reduction: str = "mean") -> tuple[Array, Array]:
