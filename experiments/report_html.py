@@ -1,0 +1,191 @@
+"""Rendering helpers for reports: number formatting, Markdown tables, and the HTML page.
+
+Every piece of text that reaches the HTML goes through `esc` (html.escape, quotes included), so
+a CSV column named `<script>alert(1)</script>` shows as text. The page is one file: CSS inline,
+PNGs as base64 data URIs, no script, no font or image fetched from anywhere. Output depends only
+on its inputs (no clock, no random ids), so the same run gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import math
+import struct
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+MAX_ROWS = 40  # rows of a table shown in a report; the CSV beside it has them all
+
+
+def esc(text: Any) -> str:
+    return html.escape(str(text), quote=True)
+
+
+def format_value(value: Any) -> str:
+    """A cell as people read it: integers whole, floats to 4 significant digits or in e-notation
+    when very large or small, NaN as 'nan', booleans and strings as they are."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if hasattr(value, "item") and getattr(value, "shape", None) == ():
+        value = value.item()
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "nan"
+        if math.isinf(value):
+            return "inf" if value > 0 else "-inf"
+        a = abs(value)
+        if value.is_integer() and a < 1e6:
+            return str(int(value))
+        if a == 0 or 1e-3 <= a < 1e6:
+            return f"{value:.4g}" if a < 1000 else f"{value:.1f}"
+        return f"{value:.3e}"
+    return str(value)
+
+
+def _is_numeric(series: pd.Series) -> bool:
+    import pandas as pd
+
+    return bool(pd.api.types.is_numeric_dtype(series)) and not pd.api.types.is_bool_dtype(series)
+
+
+def _md_cell(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("|", "\\|").replace("<", "&lt;").replace("\n", " ")
+
+
+def markdown_table(df: pd.DataFrame, max_rows: int | None = None) -> str:
+    """A GitHub-flavoured Markdown table (numbers right-aligned), optionally the first rows."""
+    if df.shape[1] == 0:
+        return "_(empty table)_"
+    shown = df if max_rows is None else df.head(max_rows)
+    cols = list(df.columns)
+    numeric = [_is_numeric(df[c]) for c in cols]
+    lines = ["| " + " | ".join(_md_cell(str(c)) for c in cols) + " |"]
+    lines.append("| " + " | ".join("---:" if n else "---" for n in numeric) + " |")
+    for row in shown.itertuples(index=False, name=None):
+        lines.append("| " + " | ".join(_md_cell(format_value(v)) for v in row) + " |")
+    if max_rows is not None and len(df) > max_rows:
+        lines.append(f"\n_First {max_rows} of {len(df)} rows._")
+    return "\n".join(lines)
+
+
+def html_table(df: pd.DataFrame, max_rows: int = MAX_ROWS) -> str:
+    """An HTML table of the first `max_rows` rows, numeric columns right-aligned."""
+    if df.shape[1] == 0:
+        return '<p class="muted">(empty table)</p>'
+    cols = list(df.columns)
+    numeric = [_is_numeric(df[c]) for c in cols]
+    head = "".join(f'<th{" class=num" if n else ""} scope="col">{esc(c)}</th>'
+                   for c, n in zip(cols, numeric))  # fmt: skip
+    body = []
+    for row in df.head(max_rows).itertuples(index=False, name=None):
+        cells = "".join(f'<td{" class=num" if n else ""}>{esc(format_value(v))}</td>'
+                        for v, n in zip(row, numeric))  # fmt: skip
+        body.append(f"<tr>{cells}</tr>")
+    return (
+        '<div class="table-wrap"><table><thead><tr>'
+        + head
+        + "</tr></thead><tbody>"
+        + "".join(body)
+        + "</tbody></table></div>"
+    )
+
+
+def png_size(data: bytes) -> tuple[int, int]:
+    """(width, height) from a PNG's IHDR chunk."""
+    if data[:8] != b"\x89PNG\r\n\x1a\n" or len(data) < 24:
+        return (0, 0)
+    width, height = struct.unpack(">II", data[16:24])
+    return int(width), int(height)
+
+
+def img_tag(png: bytes, alt: str) -> str:
+    """An <img> with the PNG inside (data URI), intrinsic size given to avoid layout jumps."""
+    width, height = png_size(png)
+    b64 = base64.b64encode(png).decode("ascii")
+    return (
+        f'<img src="data:image/png;base64,{b64}" alt="{esc(alt)}" '
+        f'width="{width}" height="{height}" loading="eager">'
+    )
+
+
+def paragraphs(text: str) -> str:
+    """Plain text to escaped <p> paragraphs (blank lines separate them)."""
+    parts = [p.strip() for p in str(text).split("\n\n") if p.strip()]
+    return "".join(f"<p>{esc(' '.join(p.split()))}</p>" for p in parts)
+
+
+def verdict_class(verdict: str) -> str:
+    v = verdict.strip().lower()
+    if v.startswith("supported"):
+        return "supported"
+    if v.startswith("refuted"):
+        return "refuted"
+    return "partial"
+
+
+CSS = """
+:root{--fg:#1d232a;--muted:#5b6570;--bg:#fff;--panel:#f5f7f9;--line:#d9dee3;--accent:#0072B2;
+--ok:#00704f;--ok-bg:#dff3ea;--bad:#a23b00;--bad-bg:#fbe5d8;--mid:#7a5a00;--mid-bg:#fbf0cf}
+*{box-sizing:border-box}
+html{-webkit-text-size-adjust:100%}
+body{margin:0;background:var(--bg);color:var(--fg);font:16px/1.55 system-ui,-apple-system,
+"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif}
+main{max-width:60rem;margin:0 auto;padding:1.5rem 1rem 3rem}
+h1{font-size:1.75rem;line-height:1.2;margin:.2rem 0 .6rem}
+h2{font-size:1.3rem;margin:2.2rem 0 .6rem;padding-bottom:.25rem;border-bottom:1px solid var(--line)}
+h3{font-size:1.05rem;margin:1.4rem 0 .4rem}
+p{margin:.5rem 0}
+code,pre,.mono{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:.88em}
+pre{background:var(--panel);padding:.6rem .8rem;border-radius:6px;overflow-x:auto;
+white-space:pre-wrap;word-break:break-word}
+.eyebrow{color:var(--muted);font-size:.85rem;letter-spacing:.04em;text-transform:uppercase;margin:0}
+.summary{font-size:1.05rem}
+.muted{color:var(--muted)}
+.facts{display:grid;grid-template-columns:repeat(auto-fit,minmax(11rem,1fr));gap:.5rem 1rem;
+margin:1rem 0;padding:.8rem 1rem;background:var(--panel);border-radius:8px}
+.facts div{min-width:0}
+.facts dt{color:var(--muted);font-size:.78rem;text-transform:uppercase;letter-spacing:.04em}
+.facts dd{margin:0;overflow-wrap:anywhere}
+.badge{display:inline-block;padding:.05rem .55rem;border-radius:999px;font-size:.8rem;
+font-weight:600;white-space:nowrap;vertical-align:baseline;border:1px solid transparent}
+.supported,.completed{color:var(--ok);background:var(--ok-bg);border-color:var(--ok)}
+.refuted,.failed,.broken{color:var(--bad);background:var(--bad-bg);border-color:var(--bad)}
+.partial,.interrupted,.diverged,.running{color:var(--mid);background:var(--mid-bg);
+border-color:var(--mid)}
+.notice{border-left:4px solid var(--mid);background:var(--mid-bg);padding:.6rem .9rem;
+border-radius:4px;margin:1rem 0}
+.notice.failed{border-color:var(--bad);background:var(--bad-bg)}
+ol.findings{padding-left:1.4rem}
+ol.findings li{margin:.7rem 0}
+.claim{color:var(--muted);font-size:.92rem;margin:.1rem 0}
+figure{margin:1.2rem 0;break-inside:avoid;page-break-inside:avoid}
+figcaption{color:var(--muted);font-size:.9rem;margin-top:.35rem}
+img{max-width:100%;height:auto;display:block;border:1px solid var(--line);border-radius:4px;
+background:#fff}
+.table-wrap{overflow-x:auto;-webkit-overflow-scrolling:touch;border:1px solid var(--line);
+border-radius:6px}
+table{border-collapse:collapse;width:max-content;min-width:100%;font-size:.88rem}
+th,td{padding:.3rem .6rem;border-bottom:1px solid var(--line);text-align:left;
+white-space:nowrap}
+th{background:var(--panel);position:sticky;top:0;font-weight:600}
+td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
+tbody tr:nth-child(even){background:#fafbfc}
+footer{margin-top:3rem;color:var(--muted);font-size:.85rem;border-top:1px solid var(--line);
+padding-top:.6rem}
+a{color:var(--accent)}
+@media (max-width:40rem){body{font-size:15px}main{padding:1rem .75rem 2rem}h1{font-size:1.4rem}}
+@media print{body{font-size:11pt;background:#fff}main{max-width:none;padding:0}
+h2{break-after:avoid;page-break-after:avoid}.table-wrap{overflow:visible;border:none}
+table{width:100%;font-size:8.5pt}th,td{white-space:normal}th{position:static}
+img{border:none;max-height:22cm;width:auto}a{color:inherit;text-decoration:none}
+.facts,.notice,pre{background:none;border:1px solid #999}}
+""".strip()
