@@ -1,0 +1,228 @@
+"""The settings of `nnhw train`: a frozen dataclass that resolves the task preset and validates.
+
+Contract: `Config(**fields)` takes the options of `nnhw train` by their Python names. A field left
+at None takes the value of the task's preset (`core.presets`): the course's regression net
+(sine; Linear, ReLU, Linear, identity; MSE) or classification net (moons; Linear, sigmoid,
+Linear, sigmoid; MSE). After construction every field a run needs is filled in, so
+`config_to_dict(config)` is the complete, resolved setting and reloading it reproduces the run.
+
+Resolution rules:
+- task: given, else the task of --dataset, else regression (also for --csv).
+- output activation: identity (logits) when the loss is softmax-cross-entropy, else the preset's.
+- samples: the preset's for generated datasets; noise None means the dataset's own default.
+
+Every bad value raises NnhwError naming the CLI option ("--lr must be > 0, got -3"), including
+incompatible choices: bce needs an output activation with values in (0, 1) and a classification
+task, softmax-cross-entropy needs one output per class, --momentum is for sgd only,
+--negative-slope for leaky-relu only.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, fields
+from typing import Any
+
+from core.activations import ACTIVATION_NAMES, DEFAULT_NEGATIVE_SLOPE, get_activation
+from core.data import DATASET_NAMES, TASKS, task_of
+from core.errors import NnhwError
+from core.init import INIT_NAMES
+from core.losses import LOSS_NAMES, REDUCTIONS
+from core.optim import OPTIMIZER_NAMES
+from core.presets import PRESETS
+
+DTYPES: tuple[str, ...] = ("float32", "float64")
+SOFTMAX_CE = "softmax-cross-entropy"
+
+
+def option(field: str) -> str:
+    """The CLI option of a config field: batch_size -> --batch-size."""
+    return "--" + field.replace("_", "-")
+
+
+def _choice(value: Any, names: tuple[str, ...], field: str) -> str:
+    if not isinstance(value, str) or value.lower() not in names:
+        raise NnhwError(f"{option(field)}: {value!r} is not one of {', '.join(names)}")
+    return value.lower()
+
+
+def _number(value: Any, field: str, kind: type = float) -> Any:
+    """value as int or float; NnhwError naming the option for strings, bools, NaN or inf."""
+    ok = isinstance(value, int) if kind is int else isinstance(value, int | float)
+    if isinstance(value, bool) or not ok:
+        what = "an integer" if kind is int else "a number"
+        raise NnhwError(f"{option(field)} must be {what}, got {value!r}")
+    if kind is float and not math.isfinite(value):
+        raise NnhwError(f"{option(field)} must be finite, got {value!r}")
+    return kind(value)
+
+
+@dataclass(frozen=True)
+class Config:
+    """One net, one run. None fields are filled in from the task preset (see module docstring)."""
+
+    task: str | None = None
+    dataset: str | None = None
+    csv: str | None = None
+    target: str | None = None
+    activation: str | None = None
+    output_activation: str | None = None
+    hidden: tuple[int, ...] | None = None
+    init: str | None = None
+    loss: str | None = None
+    reduction: str = "mean"
+    optimizer: str | None = None
+    lr: float | None = None
+    momentum: float = 0.0
+    epochs: int | None = None
+    batch_size: int | None = None
+    test_fraction: float = 0.2
+    samples: int | None = None
+    noise: float | None = None
+    negative_slope: float = DEFAULT_NEGATIVE_SLOPE
+    seed: int = 0
+    dtype: str = "float64"
+
+    def __post_init__(self) -> None:
+        for name, value in _resolve(self).items():
+            object.__setattr__(self, name, value)
+
+    @property
+    def data_name(self) -> str:
+        """The dataset's name, or the CSV file's path."""
+        return self.dataset if self.dataset is not None else str(self.csv)
+
+    @property
+    def classification(self) -> bool:
+        return self.task == "classification"
+
+
+def _resolve(c: Config) -> dict[str, Any]:
+    """The resolved field values of c, or NnhwError for the first bad one."""
+    r: dict[str, Any] = {f.name: getattr(c, f.name) for f in fields(c)}
+    for name in ("task", "dataset", "csv", "target"):
+        if r[name] is not None and (not isinstance(r[name], str) or not r[name].strip()):
+            raise NnhwError(f"{option(name)} must be a non-empty text, got {r[name]!r}")
+    if r["dataset"] is not None and r["csv"] is not None:
+        raise NnhwError("--dataset and --csv exclude each other: give one of them")
+    if r["csv"] is None:
+        if r["target"] is not None:
+            raise NnhwError("--target names a column of --csv, but no --csv file was given")
+    else:
+        if r["target"] is None:
+            raise NnhwError(f"--csv {r['csv']} needs --target COLUMN (the column to predict)")
+        for name in ("samples", "noise"):
+            if r[name] is not None:
+                raise NnhwError(f"{option(name)} applies to generated datasets, not to --csv")
+
+    if r["task"] is not None:
+        r["task"] = _choice(r["task"], TASKS, "task")
+    if r["dataset"] is not None:
+        r["dataset"] = _choice(r["dataset"], DATASET_NAMES, "dataset")
+        if r["task"] is None:
+            r["task"] = task_of(r["dataset"])
+        elif task_of(r["dataset"]) != r["task"]:
+            raise NnhwError(
+                f"--dataset {r['dataset']} is a {task_of(r['dataset'])} dataset, "
+                f"but --task is {r['task']}"
+            )
+    if r["task"] is None:
+        r["task"] = "regression"
+    preset = PRESETS[r["task"]]
+    if r["csv"] is None and r["dataset"] is None:
+        r["dataset"] = preset.dataset
+
+    for name in ("activation", "init", "loss", "optimizer"):
+        if r[name] is None:
+            r[name] = getattr(preset, name)
+    r["activation"] = _choice(r["activation"], ACTIVATION_NAMES, "activation")
+    r["init"] = _choice(r["init"], INIT_NAMES, "init")
+    r["loss"] = _choice(r["loss"], LOSS_NAMES, "loss")
+    r["optimizer"] = _choice(r["optimizer"], OPTIMIZER_NAMES, "optimizer")
+    if r["output_activation"] is None:
+        r["output_activation"] = "identity" if r["loss"] == SOFTMAX_CE else preset.output_activation
+    r["output_activation"] = _choice(r["output_activation"], ACTIVATION_NAMES, "output_activation")
+    r["reduction"] = _choice(r["reduction"], REDUCTIONS, "reduction")
+    r["dtype"] = _choice(r["dtype"], DTYPES, "dtype")
+
+    r["hidden"] = _hidden(preset.hidden if r["hidden"] is None else r["hidden"])
+    for name in ("lr", "epochs", "batch_size"):
+        if r[name] is None:
+            r[name] = getattr(preset, name)
+    r["lr"] = _number(r["lr"], "lr")
+    if r["lr"] <= 0:
+        raise NnhwError(f"--lr must be > 0, got {r['lr']}")
+    for name in ("epochs", "batch_size", "seed"):
+        r[name] = _number(r[name], name, int)
+    if r["epochs"] < 1:
+        raise NnhwError(f"--epochs must be >= 1, got {r['epochs']}")
+    if r["batch_size"] < 1:
+        raise NnhwError(f"--batch-size must be >= 1, got {r['batch_size']}")
+    if r["seed"] < 0:
+        raise NnhwError(f"--seed must be >= 0, got {r['seed']}")
+    r["test_fraction"] = _number(r["test_fraction"], "test_fraction")
+    if not 0 < r["test_fraction"] < 1:
+        raise NnhwError(f"--test-fraction must be in (0, 1), got {r['test_fraction']}")
+    if r["csv"] is None:
+        r["samples"] = _number(
+            preset.n_samples if r["samples"] is None else r["samples"], "samples", int
+        )
+        if r["samples"] < 2:
+            raise NnhwError(f"--samples must be >= 2, got {r['samples']}")
+        if r["noise"] is not None:
+            r["noise"] = _number(r["noise"], "noise")
+            if r["noise"] < 0:
+                raise NnhwError(f"--noise must be >= 0, got {r['noise']}")
+
+    r["momentum"] = _number(r["momentum"], "momentum")
+    if not 0 <= r["momentum"] < 1:
+        raise NnhwError(f"--momentum must be in [0, 1), got {r['momentum']}")
+    if r["momentum"] != 0 and r["optimizer"] != "sgd":
+        raise NnhwError(f"--momentum applies to --optimizer sgd only, not {r['optimizer']}")
+    r["negative_slope"] = _number(r["negative_slope"], "negative_slope")
+    leaky = "leaky-relu" in (r["activation"], r["output_activation"])
+    if r["negative_slope"] != DEFAULT_NEGATIVE_SLOPE and not leaky:
+        raise NnhwError(
+            "--negative-slope applies to leaky-relu only; the net uses "
+            f"{r['activation']} and {r['output_activation']}"
+        )
+    _check_loss(r)
+    return r
+
+
+def _hidden(value: Any) -> tuple[int, ...]:
+    if isinstance(value, int | str):
+        value = (value,)
+    if not isinstance(value, list | tuple) or not value:
+        raise NnhwError(f"--hidden must list at least one layer width, got {value!r}")
+    out = []
+    for width in value:
+        if isinstance(width, bool) or not isinstance(width, int) or width < 1:
+            raise NnhwError(f"--hidden widths must be integers >= 1, got {width!r}")
+        out.append(int(width))
+    return tuple(out)
+
+
+def _check_loss(r: dict[str, Any]) -> None:
+    """Incompatible loss / output / task choices."""
+    loss, out = r["loss"], r["output_activation"]
+    if loss == "bce":
+        if r["task"] != "classification":
+            raise NnhwError("--loss bce needs 0/1 class targets: use it with --task classification")
+        lo, hi = get_activation(out).output_range
+        if lo < 0 or hi > 1:
+            raise NnhwError(
+                f"--loss bce needs outputs in (0, 1) (--output-activation sigmoid); "
+                f"{out} outputs range over [{lo:g}, {hi:g}]"
+            )
+    if loss == SOFTMAX_CE:
+        if r["task"] != "classification":
+            raise NnhwError(
+                "--loss softmax-cross-entropy needs one output per class, but the regression net "
+                "has a single output: use --task classification or --loss mse"
+            )
+        if out != "identity":
+            raise NnhwError(
+                "--loss softmax-cross-entropy takes logits: use --output-activation identity, "
+                f"not {out}"
+            )

@@ -1,0 +1,248 @@
+"""The status, headline, JSON metrics and report of `nnhw train`, computed from its tables alone.
+
+Findings (each a sentence with its numbers, from `history`):
+- the final (or last recorded) losses and accuracy / R^2, and how far the loss fell from epoch 0;
+- whether training diverged, and at which epoch (the first non-finite training loss);
+- the ratio of the first to the last layer's gradient norm at initialisation and at the end;
+- per hidden layer, the dead fraction (and the saturated fraction for sigmoid and tanh) at
+  initialisation and at the end, and the range of the hidden activations.
+A table or figure that is missing (an interrupted run) is named as missing, not silently skipped.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from core.diagnostics import SATURATION_THRESHOLD
+from experiments.report import Finding, Report, Section
+from experiments.train_figures import diverged_epoch, layer_columns
+
+
+def _fmt(value: float) -> str:
+    if not math.isfinite(value):
+        return str(value)
+    return f"{value:.4g}" if value != 0 and 1e-3 <= abs(value) < 1e4 else f"{value:.3g}"
+
+
+def _pct(value: float) -> str:
+    return "n/a" if not math.isfinite(value) else f"{100 * value:.1f}%"
+
+
+def _metric(history: pd.DataFrame) -> tuple[str, str]:
+    """(column suffix, readable name) of the quality metric."""
+    return ("accuracy", "accuracy") if "train_accuracy" in history else ("r2", "R²")
+
+
+def _last_finite(history: pd.DataFrame) -> pd.Series:
+    """The last row whose training loss is finite (the net before divergence), else the last."""
+    ok = history[np.isfinite(history["train_loss"].to_numpy(float))]
+    return ok.iloc[-1] if len(ok) else history.iloc[-1]
+
+
+def status(tables: dict[str, pd.DataFrame]) -> str:
+    """'diverged' when the training loss became non-finite, else 'completed'."""
+    history = tables.get("history")
+    if history is not None and len(history) and diverged_epoch(history) is not None:
+        return "diverged"
+    return "completed"
+
+
+def metrics(tables: dict[str, pd.DataFrame]) -> dict[str, Any]:
+    """The run's final numbers (None where not finite): for `--json` and run summaries."""
+    history = tables.get("history")
+    if history is None or not len(history):
+        return {"epochs": 0}
+    last = history.iloc[-1]
+    out: dict[str, Any] = {"epochs": int(last["epoch"])}
+    for col in history.columns:
+        if col.startswith(("train_", "test_")):
+            v = float(last[col])
+            out[col] = v if math.isfinite(v) else None
+    out["diverged_epoch"] = diverged_epoch(history)
+    return out
+
+
+def headline(tables: dict[str, pd.DataFrame]) -> str:
+    """One line for listings: the test metric, or where training diverged."""
+    history = tables.get("history")
+    if history is None or not len(history):
+        return "no epoch recorded"
+    epoch = diverged_epoch(history)
+    if epoch is not None:
+        return f"diverged at epoch {epoch}"
+    key = _metric(history)[0]
+    last = history.iloc[-1]
+    col = f"test_{key}" if f"test_{key}" in history else f"train_{key}"
+    label = col.replace("_", " ").replace("r2", "R²")
+    return f"{label} {_fmt(float(last[col]))} after {int(last['epoch'])} epochs"
+
+
+def findings(history: pd.DataFrame, config: Any) -> list[Finding]:
+    """The findings listed in the module docstring, computed from the history table."""
+    out: list[Finding] = []
+    key, name = _metric(history)
+    first, last = history.iloc[0], _last_finite(history)
+    epochs = int(history["epoch"].iloc[-1])
+    parts = [f"After {int(last['epoch'])} epochs"]
+    for part in ("train", "test"):
+        if f"{part}_loss" in history:
+            parts.append(
+                f"the {part} loss is {_fmt(float(last[f'{part}_loss']))} and the {part} {name} "
+                f"{_fmt(float(last[f'{part}_{key}']))}"
+            )
+    out.append(Finding(", ".join(parts[:1]) + " " + "; ".join(parts[1:]) + "."))
+    start, end = float(first["train_loss"]), float(last["train_loss"])
+    if math.isfinite(start) and math.isfinite(end) and end > 0:
+        fell = end < start
+        out.append(
+            Finding(
+                f"The training loss went from {_fmt(start)} at initialisation to {_fmt(end)} at "
+                f"epoch {int(last['epoch'])}, {_fmt(start / end if fell else end / start)} times "
+                f"{'lower' if fell else 'higher'}.",
+                verdict="supported" if fell else "refuted",
+                claim="Training lowers the loss (1.2(a): forward, loss, backward, update).",
+            )
+        )
+    d = diverged_epoch(history)
+    if d is not None:
+        bad = float(history.loc[history["epoch"] == d, "train_loss"].iloc[0])
+        out.append(
+            Finding(
+                f"Training diverged at epoch {d}: the training loss became {bad} with --lr "
+                f"{_fmt(float(config.lr))} ({config.optimizer}), so training stopped there; the "
+                f"figures show the net up to epoch {int(last['epoch'])}."
+            )
+        )
+    else:
+        out.append(
+            Finding(f"Training did not diverge: the loss stayed finite for all {epochs} epochs.")
+        )
+    out.extend(_gradient_findings(history, first, last))
+    out.extend(_unit_findings(history, first, last, config))
+    return out
+
+
+def _gradient_findings(history: pd.DataFrame, first: pd.Series, last: pd.Series) -> list[Finding]:
+    cols = layer_columns(history, "grad_norm_W")
+    if len(cols) < 2:
+        return []
+    ratios = []
+    for row in (first, last):
+        a, b = float(row[cols[0]]), float(row[cols[-1]])
+        ratios.append(a / b if b > 0 and math.isfinite(a) and math.isfinite(b) else math.nan)
+    n = len(cols)
+    text = (
+        f"The gradient norm of the first layer over that of the last, ‖dL/dW1‖ / ‖dL/dW{n}‖, is "
+        f"{_fmt(ratios[0])} at initialisation and {_fmt(ratios[1])} at epoch {int(last['epoch'])}"
+    )
+    if math.isfinite(ratios[0]) and ratios[0] < 0.1:
+        text += f": the first layer receives a gradient {_fmt(1 / ratios[0])} times smaller"
+    return [Finding(text + ".")]
+
+
+def _unit_findings(
+    history: pd.DataFrame, first: pd.Series, last: pd.Series, config: Any
+) -> list[Finding]:
+    out = []
+    e = int(last["epoch"])
+    for h, col in enumerate(layer_columns(history, "dead_fraction_h"), start=1):
+        a, b = float(first[col]), float(last[col])
+        out.append(
+            Finding(
+                f"Hidden layer {h} ({config.activation}): {_pct(b)} of its units are dead (zero "
+                f"derivative on every training example) at epoch {e}, {_pct(a)} at initialisation."
+            )
+        )
+    for h, col in enumerate(layer_columns(history, "saturated_fraction_h"), start=1):
+        a, b = float(first[col]), float(last[col])
+        out.append(
+            Finding(
+                f"Hidden layer {h} ({config.activation}): {_pct(b)} of unit activations are "
+                f"saturated (derivative below {_pct(SATURATION_THRESHOLD)} of its maximum) at "
+                f"epoch {e}, {_pct(a)} at initialisation."
+            )
+        )
+    for h in range(1, len(layer_columns(history, "act_mean_h")) + 1):
+        lo, hi = float(last[f"act_min_h{h}"]), float(last[f"act_max_h{h}"])
+        mean, std = float(last[f"act_mean_h{h}"]), float(last[f"act_std_h{h}"])
+        out.append(
+            Finding(
+                f"Hidden layer {h} activations at epoch {e} lie in [{_fmt(lo)}, {_fmt(hi)}] with "
+                f"mean {_fmt(mean)} and standard deviation {_fmt(std)}."
+            )
+        )
+    return out
+
+
+def report(tables: dict[str, pd.DataFrame], config: Any) -> Report:
+    """The run's report: findings first, then data, training curves, gradients and predictions."""
+    history = tables.get("history")
+    data = f"{config.data_name} ({config.task})"
+    title = f"Training one {config.activation} net on {data}"
+    if history is None or not len(history):
+        return Report(title, "No epoch finished, so there is nothing to report yet.", [], [])
+    summary = (
+        f"A {'-'.join(str(h) for h in config.hidden)} hidden-unit {config.activation} net with a "
+        f"{config.output_activation} output, trained with {config.optimizer} (lr "
+        f"{_fmt(float(config.lr))}) on the {config.loss} loss: {headline(tables)}."
+    )
+    sections = [
+        Section("Data and net", tables=[("dataset", "The data and the layer sizes.")]),
+        Section(
+            "Training",
+            text="Epoch 0 is the net at initialisation; every row is measured on the whole "
+            "training set after the epoch.",
+            figures=[("loss", "Loss and quality over epochs, training and test set.")],
+            tables=[
+                (
+                    "milestones",
+                    "Selected epochs of the history; tables/history.csv holds "
+                    "every epoch and every diagnostic (signal norms, activation statistics).",
+                )
+            ],
+        ),
+        Section(
+            "Gradient flow",
+            figures=[("gradient_norms", "Norm of each layer's weight gradient, log scale.")],
+        ),
+    ]
+    if "decision_grid" in tables:
+        sections.append(
+            Section(
+                "Decision boundary",
+                figures=[
+                    (
+                        "decision_boundary",
+                        "The net's output over the input plane, with the test set.",
+                    )
+                ],
+            )
+        )
+    elif "fit_curve" in tables:
+        sections.append(
+            Section(
+                "Fitted curve",
+                figures=[("fit", "The net's prediction over the input range, with the test set.")],
+            )
+        )
+    elif status(tables) == "diverged":
+        sections.append(
+            Section(
+                "Predictions",
+                text="No decision boundary or fitted curve: "
+                "training diverged, so the net's outputs are not finite.",
+            )
+        )
+    elif "test_points" not in tables:
+        sections.append(
+            Section(
+                "Predictions",
+                text="Missing: the run stopped before the net's "
+                "predictions were recorded (interrupted).",
+            )
+        )
+    return Report(title, summary, findings(history, config), sections)
