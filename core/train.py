@@ -106,6 +106,33 @@ def evaluate(
     return rec
 
 
+def train_epoch(
+    model: MLP,
+    X: Array,
+    Y: Array,
+    *,
+    loss: str,
+    reduction: str,
+    optimizer: SGD | Adam,
+    batch_size: int,
+    rngs: Sequence[np.random.Generator],
+) -> None:
+    """One epoch of minibatch steps (forward, loss gradient, backward, optimiser step).
+
+    X: (n, d_in), Y: (n, k), in the model's dtype. Member e visits the rows in the order
+    `rngs[e].permutation(n)`, in batches of `batch_size` (the last one shorter).
+    """
+    fn = get_loss(loss)
+    n = X.shape[0]
+    batch = min(batch_size, n)
+    order = np.stack([rng.permutation(n) for rng in rngs])
+    for start in range(0, n, batch):
+        idx = order[:, start : start + batch]
+        _, d = fn(model.forward(X[idx]), Y[idx], reduction)
+        model.backward(d)
+        optimizer.step(model)
+
+
 def fit(
     model: MLP,
     data: TrainData,
@@ -123,20 +150,15 @@ def fit(
     """Train `model` in place; returns the history (the one passed in, if any)."""
     assert len(rngs) == model.members, "one data-order generator per member"
     hist = history if history is not None else History()
-    E, n = model.members, data.X_train.shape[0]
-    hist.diverged_epoch = np.full(E, -1)
-    fn = get_loss(loss)
+    hist.diverged_epoch = np.full(model.members, -1)
     X, Y = data.X_train.astype(model.dtype), data.Y_train.astype(model.dtype)
-    batch = min(batch_size, n)
     with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
         for epoch in range(epochs + 1):
             if epoch > 0:
-                order = np.stack([rng.permutation(n) for rng in rngs])
-                for start in range(0, n, batch):
-                    idx = order[:, start : start + batch]
-                    _, d = fn(model.forward(X[idx]), Y[idx], reduction)
-                    model.backward(d)
-                    optimizer.step(model)
+                train_epoch(
+                    model, X, Y, loss=loss, reduction=reduction, optimizer=optimizer,
+                    batch_size=batch_size, rngs=rngs,
+                )  # fmt: skip
             rec = evaluate(model, data, loss, reduction, saturation_threshold)
             hist.append(epoch, rec)
             bad = ~np.isfinite(rec["train_loss"]) & (hist.diverged_epoch < 0)
