@@ -18,6 +18,7 @@ try:  # typer >= 0.22 vendors click as typer._click
 except ImportError:  # pragma: no cover - older typer uses click itself
     from click import exceptions as cx  # type: ignore[no-redef]
 
+from cli import common
 from core import __version__
 from core.errors import NnhwError
 
@@ -58,6 +59,7 @@ def _error(message: str) -> None:
 def main(argv: list[str] | None = None) -> None:
     """Run the app; turn NnhwError and usage errors into one line and exit code 2."""
     args = sys.argv[1:] if argv is None else argv
+    common.set_argv(args)  # run.json records the command as typed
     try:
         code = app(args=args, prog_name="nnhw", standalone_mode=False)
     except NnhwError as exc:

@@ -1,0 +1,244 @@
+"""What every computing command shares: option aliases, list parsing, config resolution, and
+`run_study` (progress, summary, --json, exit codes).
+
+Commands declare options with the aliases (`out: OutOption = DEFAULT_OUT`, `seed: SeedOption =
+None`, ...), turn their options into the study's field values, call `resolve_config` (precedence:
+options given on the command line > the --config file > the dataclass defaults) and hand the
+config to `run_study`. Only typer and the standard library are imported at module level.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+from core.errors import NnhwError
+
+T = TypeVar("T")
+DEFAULT_OUT = Path("results")
+_ARGV: list[str] = []  # the arguments of this invocation, as typed (set by cli.main.main)
+
+OutOption = Annotated[
+    Path, typer.Option("--out", metavar="DIR", help="Folder the run directory is created in.")
+]
+SeedOption = Annotated[
+    int | None, typer.Option("--seed", help="Root random seed (same seed, same results).")
+]
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option("--config", metavar="FILE", help="TOML settings file (e.g. a run's config.toml)."),
+]
+QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")]
+JsonOption = Annotated[
+    bool, typer.Option("--json", help="Print one JSON object (run_dir, status, metrics) on stdout.")
+]
+WorkersOption = Annotated[
+    int, typer.Option("--workers", min=1, metavar="N", help="Local worker processes for cells.")
+]
+DaskOption = Annotated[
+    str | None,
+    typer.Option("--dask", metavar="ADDRESS", help="Run cells on a dask.distributed scheduler."),
+]
+ResumeOption = Annotated[
+    Path | None,
+    typer.Option("--resume", metavar="RUN_DIR", help="Continue an interrupted sweep in RUN_DIR."),
+]
+KeepGoingOption = Annotated[
+    bool,
+    typer.Option("--keep-going/--fail-fast", help="Record a failing cell and go on, or stop."),
+]
+
+
+def set_argv(argv: list[str]) -> None:
+    """Remember this invocation's arguments (cli.main.main calls it) for run.json."""
+    _ARGV[:] = [str(a) for a in argv]
+
+
+def parse_list(
+    value: str | Iterable[Any],
+    option: str,
+    cast: Callable[[str], T] = str,  # type: ignore[assignment]
+    choices: Iterable[str] | None = None,
+) -> tuple[T, ...]:
+    """A comma-separated option as a tuple: 'relu, TANH' -> ('relu', 'tanh') with choices
+    (case-insensitive), '1,2,4' with cast=int -> (1, 2, 4). Errors name the option."""
+    items = value.split(",") if isinstance(value, str) else [str(v) for v in value]
+    items = [i.strip() for i in items]
+    if not items or any(i == "" for i in items):
+        raise NnhwError(f"{option}: empty item in {value!r} (expected a comma-separated list)")
+    if choices is not None:
+        known = {c.lower(): c for c in choices}
+        for item in items:
+            if item.lower() not in known:
+                raise NnhwError(
+                    f"{option}: unknown value {item!r}; choose from {', '.join(known.values())}"
+                )
+        items = [known[i.lower()] for i in items]
+    out = []
+    for item in items:
+        try:
+            out.append(cast(item))
+        except (TypeError, ValueError):
+            kind = getattr(cast, "__name__", "value")
+            raise NnhwError(f"{option}: {item!r} is not a valid {kind}") from None
+    return tuple(out)
+
+
+def _given(ctx: typer.Context, name: str, value: Any) -> bool:
+    """Whether option `name` was given on the command line (or its environment variable)."""
+    source = ctx.get_parameter_source(name)
+    if source is None:
+        return value is not None
+    return source.name in ("COMMANDLINE", "ENVIRONMENT")
+
+
+def resolve_config(
+    ctx: typer.Context,
+    command: str,
+    Config: type,
+    cli_values: dict[str, Any],
+    config_file: Path | None,
+) -> Any:
+    """`Config` from the options given explicitly, then the config file, then the defaults.
+    Keys of `cli_values` are both the command's parameter names and the Config's field names;
+    values are already converted to the field types."""
+    import dataclasses
+
+    from experiments.config import check_mapping, read_config_file
+
+    merged: dict[str, Any] = {}
+    if config_file is not None:
+        table = read_config_file(config_file, command)
+        merged.update(check_mapping(Config, table, f"--config: {config_file} [{command}]"))
+    fields = {f.name: f for f in dataclasses.fields(Config)}
+    for key, value in cli_values.items():
+        if key not in fields:
+            raise NnhwError(f"internal: {command} passes {key!r}, which {Config.__name__} lacks")
+        f = fields[key]
+        has_default = (
+            f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING
+        )
+        if _given(ctx, key, value) or (key not in merged and not has_default and value is not None):
+            merged[key] = value
+    return Config(**merged)
+
+
+class _RichProgress:
+    """A progress factory drawing rich bars on stderr; `stop()` when the run ends."""
+
+    def __init__(self) -> None:
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
+        self.progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            console=Console(stderr=True),
+            transient=True,
+        )
+        self.progress.start()
+
+    def __call__(self, description: str, total: int) -> Any:
+        progress = self.progress
+        task = progress.add_task(description, total=total)
+
+        class Tracker:
+            def advance(self, n: int = 1) -> None:
+                progress.advance(task, n)
+
+            def close(self) -> None:
+                progress.remove_task(task)
+
+        return Tracker()
+
+    def stop(self) -> None:
+        self.progress.stop()
+
+
+def _summary_table(title: str, outcome: Any) -> Any:
+    from rich.table import Table
+
+    from experiments.report_html import format_value
+
+    table = Table(title=title, title_justify="left", show_header=True, header_style="bold")
+    table.add_column("")
+    table.add_column("", justify="right")
+    table.show_header = False
+    table.add_row("status", outcome.status)
+    for key, value in outcome.metrics.items():
+        table.add_row(str(key), format_value(value))
+    return table
+
+
+def run_study(
+    command: str,
+    config: Any,
+    *,
+    out: Path,
+    quiet: bool,
+    json_out: bool,
+    workers: int = 1,
+    dask: str | None = None,
+    resume: Path | None = None,
+    keep_going: bool = True,
+) -> None:
+    """Run the study, show progress (stderr), then the summary or the JSON line; exit with the
+    run's code (raises typer.Exit)."""
+    from rich.console import Console
+
+    from experiments.context import SweepOptions, no_progress
+    from experiments.rundir import dumps_json
+    from experiments.runner import execute
+
+    show = not quiet and sys.stderr.isatty()
+    bars = _RichProgress() if show else None
+    argv = list(_ARGV) or [command]
+    try:
+        outcome = execute(
+            command,
+            config,
+            out=out,
+            argv=argv,
+            resume=resume,
+            sweep=SweepOptions(workers=workers, dask=dask, keep_going=keep_going),
+            progress=bars if bars is not None else no_progress,
+        )
+    finally:
+        if bars is not None:
+            bars.stop()
+    path = outcome.rundir.path
+    if outcome.status == "interrupted":
+        hint = f"; resume with: nnhw {command} --resume {path}" if command != "train" else ""
+        print(f"nnhw: interrupted{hint}", file=sys.stderr)
+    elif outcome.status == "failed":
+        print(f"nnhw: error: {outcome.message or 'the run failed'}", file=sys.stderr)
+    elif outcome.status == "diverged":
+        print(f"nnhw: warning: {outcome.headline}", file=sys.stderr)
+    if json_out:
+        payload = {
+            "run_dir": str(path),
+            "status": outcome.status,
+            "headline": outcome.headline,
+            "metrics": outcome.metrics,
+        }
+        sys.stdout.write(json.dumps(json.loads(dumps_json(payload))) + "\n")
+    else:
+        console = Console(highlight=False)
+        console.print(_summary_table(f"nnhw {command}: {outcome.headline}", outcome))
+        console.print(f"Results in {path}")
+    raise typer.Exit(outcome.exit_code)

@@ -1,0 +1,84 @@
+"""A tiny study module for testing the run directory, runner, reports, `nnhw report` and
+`nnhw runs` without the real studies. Tests point `experiments.studies.STUDIES["fake"]` here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from core.errors import NnhwError
+from experiments.context import Interrupted, RunContext
+from experiments.plotting import color_for, new_figure
+from experiments.report import Finding, Report, Section
+
+COMMAND = "fake"
+
+
+@dataclass(frozen=True)
+class Config:
+    activations: tuple[str, ...] = ("relu", "tanh")
+    epochs: int = 5
+    seed: int = 0
+    label: str = "<script>alert(1)</script>"
+    interrupt_after: int = -1  # Ctrl-C after this many activations (-1: never)
+    diverge: bool = False
+
+    def __post_init__(self) -> None:
+        if self.epochs < 1:
+            raise NnhwError(f"--epochs must be >= 1, got {self.epochs}")
+
+
+def compute(config: Config, ctx: RunContext) -> dict[str, pd.DataFrame]:
+    rng = np.random.default_rng(config.seed)
+    rows, curves = [], []
+    tracker = ctx.progress("activations", len(config.activations))
+    for i, act in enumerate(config.activations):
+        if i == config.interrupt_after:
+            raise Interrupted({"curve": pd.DataFrame(curves)})
+        loss = np.exp(-np.arange(config.epochs) * (i + 1) * 0.7) + rng.uniform(0, 1e-3)
+        curves += [{"activation": act, "epoch": e, "loss": float(v)} for e, v in enumerate(loss)]
+        rows.append({"activation": act, config.label: float(loss[-1]), "epochs": config.epochs})
+        tracker.advance()
+    tracker.close()
+    return {"summary": pd.DataFrame(rows), "curve": pd.DataFrame(curves)}
+
+
+def status(tables: dict[str, pd.DataFrame]) -> str:
+    return "diverged" if tables["summary"]["epochs"].iloc[0] == 13 else "completed"
+
+
+def figures(tables: dict[str, pd.DataFrame], config: Config) -> dict:
+    fig, ax = new_figure()
+    for act, df in tables["curve"].groupby("activation", sort=False):
+        ax.plot(df["epoch"], df["loss"], color=color_for(str(act)), label=str(act))
+    ax.set(xlabel="epoch", ylabel="loss (MSE)", yscale="log", title=config.label)
+    ax.legend()
+    return {"loss": fig}
+
+
+def report(tables: dict[str, pd.DataFrame], config: Config) -> Report:
+    s = tables["summary"]
+    best = s.loc[s[config.label].idxmin()]
+    return Report(
+        title="Fake study",
+        summary=f"A tiny fake study on dataset {config.label}.",
+        findings=[
+            Finding(f"{best['activation']} reaches the lowest loss, {best[config.label]:.3g}.",
+                    verdict="supported", claim="Some activation is best."),  # fmt: skip
+            Finding("Losses fall every epoch.", verdict="holds only when the lr is small"),
+            Finding("Nothing is refuted here.", verdict="refuted"),
+        ],
+        sections=[
+            Section("Losses", text="Loss per epoch.\n\nSecond paragraph <b>not bold</b>.",
+                    tables=[("summary", f"Final loss per activation ({config.label})")],
+                    figures=[("loss", "Loss against epoch, log scale")]),  # fmt: skip
+            Section("Curves", tables=[("curve", "Loss per epoch, tidy")]),
+        ],
+    )
+
+
+def headline(tables: dict[str, pd.DataFrame]) -> str:
+    s = tables["summary"]
+    return f"lowest final loss {s.iloc[:, 1].min():.3g}"
