@@ -3,8 +3,9 @@
 `toy_cell(params, seed)` draws from the cell's own stream and returns two tables. Test hooks, read
 from the environment so the cell's params (and so the sweep's identity) stay the same across runs:
 - NNHW_TOY_SLEEP: seconds to sleep before finishing (so a SIGINT lands mid-cell);
-- NNHW_TOY_MARKERS: a folder where each finished computation leaves `<index>-<pid>-<n>`, which
-  counts how often every cell was computed and by which process.
+- NNHW_TOY_MARKERS: a folder where each finished computation leaves `<code>-<run>-<pid>-<n>`
+  (code = 100 a + b-number, run = NNHW_TOY_RUN), which counts how often every cell was computed,
+  and in which run.
 `failing_cell` raises for the cells whose `a` equals params["fail_a"]; `flaky_cell` raises for
 a == 2 while NNHW_TOY_FAIL=1.
 
@@ -67,7 +68,8 @@ def _mark(params: dict[str, Any]) -> None:
     folder = os.environ.get("NNHW_TOY_MARKERS")
     if folder:
         index = params["a"] * 100 + int(params["b"][1:])
-        (Path(folder) / f"{index}-{os.getpid()}-{next(_counter)}").touch()
+        run = os.environ.get("NNHW_TOY_RUN", "0")
+        (Path(folder) / f"{index}-{run}-{os.getpid()}-{next(_counter)}").touch()
 
 
 def marker_counts(folder: Path) -> dict[tuple[int, int], int]:
