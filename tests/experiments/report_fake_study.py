@@ -65,15 +65,21 @@ def report(tables: dict[str, pd.DataFrame], config: Config) -> Report:
         title="Fake study",
         summary=f"A tiny fake study on dataset {config.label}.",
         findings=[
-            Finding(f"{best['activation']} reaches the lowest loss, {best[config.label]:.3g}.",
-                    verdict="supported", claim="Some activation is best."),  # fmt: skip
+            Finding(
+                f"{best['activation']} reaches the lowest loss, {best[config.label]:.3g}.",
+                verdict="supported",
+                claim="Some activation is best.",
+            ),
             Finding("Losses fall every epoch.", verdict="holds only when the lr is small"),
             Finding("Nothing is refuted here.", verdict="refuted"),
         ],
         sections=[
-            Section("Losses", text="Loss per epoch.\n\nSecond paragraph <b>not bold</b>.",
-                    tables=[("summary", f"Final loss per activation ({config.label})")],
-                    figures=[("loss", "Loss against epoch, log scale")]),  # fmt: skip
+            Section(
+                "Losses",
+                text="Loss per epoch.\n\nSecond paragraph <b>not bold</b>.",
+                tables=[("summary", f"Final loss per activation ({config.label})")],
+                figures=[("loss", "Loss against epoch, log scale")],
+            ),
             Section("Curves", tables=[("curve", "Loss per epoch, tidy")]),
         ],
     )
