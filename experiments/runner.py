@@ -172,7 +172,12 @@ def execute(
             shutil.rmtree(rd.path, ignore_errors=True)
         raise
     return Outcome(
-        rd, status, EXIT_CODES[status], _safe_headline(mod, tables), _metrics(mod, tables)
+        rd,
+        status,
+        EXIT_CODES[status],
+        _safe_headline(mod, tables),
+        _metrics(mod, tables),
+        message=message,
     )
 
 
