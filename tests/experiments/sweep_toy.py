@@ -3,11 +3,15 @@
 `toy_cell(params, seed)` draws from the cell's own stream and returns two tables. Test hooks, read
 from the environment so the cell's params (and so the sweep's identity) stay the same across runs:
 - NNHW_TOY_SLEEP: seconds to sleep before finishing (so a SIGINT lands mid-cell);
+- NNHW_TOY_INTERRUPT="a,b": that cell raises KeyboardInterrupt (Ctrl-C in process);
 - NNHW_TOY_MARKERS: a folder where each finished computation leaves `<code>-<run>-<pid>-<n>`
   (code = 100 a + b-number, run = NNHW_TOY_RUN), which counts how often every cell was computed,
   and in which run.
 `failing_cell` raises for the cells whose `a` equals params["fail_a"]; `flaky_cell` raises for
 a == 2 while NNHW_TOY_FAIL=1.
+
+It is also a study module (COMMAND "toy-sweep", Config, compute, figures, report, headline) for
+testing the runner with a sweep: tests register it in `experiments.studies.STUDIES`.
 
 Run as a script (`python -m tests.experiments.sweep_toy RUN_DIR [--resume] [--workers N]`) it
 runs `toy_grid()` into RUN_DIR (created under it when not resuming, its path printed first).
@@ -20,6 +24,7 @@ import itertools
 import os
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +46,8 @@ def toy_cell(params: dict[str, Any], seed: np.random.SeedSequence) -> dict[str, 
     x = rng.standard_normal(5)
     w = rng.standard_normal((5, 5))
     y = np.tanh(w @ x) * (1 + params["a"])  # a matmul: what BLAS thread counts could change
+    if os.environ.get("NNHW_TOY_INTERRUPT") == f"{params['a']},{params['b']}":
+        raise KeyboardInterrupt  # Ctrl-C in the middle of this cell
     sleep = float(os.environ.get("NNHW_TOY_SLEEP", "0"))
     if sleep:
         time.sleep(sleep)
@@ -80,6 +87,44 @@ def marker_counts(folder: Path) -> dict[tuple[int, int], int]:
         key = (code // 100, code % 100)
         counts[key] = counts.get(key, 0) + 1
     return counts
+
+
+COMMAND = "toy-sweep"
+
+
+@dataclass(frozen=True)
+class Config:
+    n_a: int = 3
+    n_b: int = 2
+    seed: int = ROOT_SEED
+    fail_a: int = -1  # the cells with this `a` raise
+
+
+def compute(config: Config, ctx: Any) -> dict[str, pd.DataFrame]:
+    from experiments.sweep import combine, run_sweep
+
+    cells = [dict(c, fail_a=config.fail_a) for c in toy_grid(config.n_a, config.n_b)]
+    return combine(run_sweep(failing_cell, cells, ctx, config.seed))
+
+
+def figures(tables: dict[str, pd.DataFrame], config: Config) -> dict[str, Any]:
+    return {}
+
+
+def report(tables: dict[str, pd.DataFrame], config: Config) -> Any:
+    from experiments.report import Finding, Report, Section
+
+    summary = tables["summary"]
+    return Report(
+        title="Toy sweep",
+        summary="A toy sweep for testing the runner.",
+        findings=[Finding(f"{len(summary)} cells finished, mean {summary['mean'].mean():.3g}.")],
+        sections=[Section("Cells", tables=[("summary", "One row per cell")])],
+    )
+
+
+def headline(tables: dict[str, pd.DataFrame]) -> str:
+    return f"{len(tables['summary'])} cells"
 
 
 def main(argv: list[str]) -> int:
