@@ -13,8 +13,9 @@ a == 2 while NNHW_TOY_FAIL=1.
 It is also a study module (COMMAND "toy-sweep", Config, compute, figures, report, headline) for
 testing the runner with a sweep: tests register it in `experiments.studies.STUDIES`.
 
-Run as a script (`python -m tests.experiments.sweep_toy RUN_DIR [--resume] [--workers N]`) it
-runs `toy_grid()` into RUN_DIR (created under it when not resuming, its path printed first).
+Run as a script (`python -m tests.experiments.sweep_toy RUN_DIR [--resume] [--workers N]
+[--dask ADDRESS]`) it runs `toy_grid()` into RUN_DIR (created under it when not resuming, its path
+printed first).
 """
 
 from __future__ import annotations
@@ -136,13 +137,16 @@ def main(argv: list[str]) -> int:
     parser.add_argument("run_dir", type=Path)
     parser.add_argument("--resume", action="store_true")
     parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--dask", default=None)
     args = parser.parse_args(argv)
     if args.resume:
         rd = RunDir.open(args.run_dir)
     else:
         rd = RunDir.create(args.run_dir, "toy", ["toy"], {"n": 1}, ROOT_SEED)
     print(rd.path, flush=True)
-    ctx = RunContext(rundir=rd, sweep=SweepOptions(workers=args.workers), resume=args.resume)
+    ctx = RunContext(
+        rundir=rd, sweep=SweepOptions(workers=args.workers, dask=args.dask), resume=args.resume
+    )
     try:
         tables = combine(run_sweep(toy_cell, toy_grid(), ctx, ROOT_SEED))
     except KeyboardInterrupt:
