@@ -170,18 +170,30 @@ class _RichProgress:
         self.progress.stop()
 
 
-def _summary_table(title: str, outcome: Any) -> Any:
+def _summary_table(outcome: Any) -> Any:
+    """The run's metrics as a key/value table, else its `summary` table (first 20 rows)."""
     from rich.table import Table
 
     from experiments.report_html import format_value
 
-    table = Table(title=title, title_justify="left", show_header=True, header_style="bold")
-    table.add_column("")
-    table.add_column("", justify="right")
-    table.show_header = False
-    table.add_row("status", outcome.status)
-    for key, value in outcome.metrics.items():
-        table.add_row(str(key), format_value(value))
+    if outcome.metrics:
+        table = Table(show_header=False)
+        table.add_column("metric")
+        table.add_column("value", justify="right")
+        for key, value in outcome.metrics.items():
+            table.add_row(str(key), format_value(value))
+        return table
+    df = outcome.summary
+    if df is None or df.shape[1] == 0:
+        return None
+    table = Table(header_style="bold")
+    for col in df.columns:
+        numeric = df[col].dtype.kind in "iuf"
+        table.add_column(str(col), justify="right" if numeric else "left")
+    for row in df.head(20).itertuples(index=False, name=None):
+        table.add_row(*(format_value(v) for v in row))
+    if len(df) > 20:
+        table.caption = f"first 20 of {len(df)} rows"
     return table
 
 
@@ -239,6 +251,9 @@ def run_study(
         sys.stdout.write(json.dumps(json.loads(dumps_json(payload))) + "\n")
     else:
         console = Console(highlight=False)
-        console.print(_summary_table(f"nnhw {command}: {outcome.headline}", outcome))
-        console.print(f"Results in {path}")
+        console.print(f"nnhw {command}: {outcome.status} — {outcome.headline}", soft_wrap=True)
+        table = _summary_table(outcome)
+        if table is not None:
+            console.print(table)
+        sys.stdout.write(f"Results in {path}\n")
     raise typer.Exit(outcome.exit_code)

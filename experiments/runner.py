@@ -53,6 +53,7 @@ class Outcome:
     headline: str
     metrics: dict[str, Any] = field(default_factory=dict)
     message: str = ""  # why the run failed, when it did without an exception escaping
+    summary: Any = None  # the run's `summary` table (a DataFrame), if it has one
 
 
 def _saved_settings(rd: RunDir, command: str) -> dict[str, Any]:
@@ -178,6 +179,7 @@ def execute(
         _safe_headline(mod, tables),
         _metrics(mod, tables),
         message=message,
+        summary=tables.get("summary"),
     )
 
 

@@ -14,6 +14,8 @@ from experiments.plotting import color_for, new_figure
 from experiments.report import Finding, Report, Section
 
 COMMAND = "fake"
+INTERRUPT_AFTER = -1  # tests set it: Ctrl-C after this many activations (-1: never)
+CALLS: list[dict] = []  # what compute saw, for tests
 
 
 @dataclass(frozen=True)
@@ -22,8 +24,8 @@ class Config:
     epochs: int = 5
     seed: int = 0
     label: str = "<script>alert(1)</script>"
-    interrupt_after: int = -1  # Ctrl-C after this many activations (-1: never)
     diverge: bool = False
+    fail: str = ""  # "input": NnhwError in compute, "bug": RuntimeError in compute
 
     def __post_init__(self) -> None:
         if self.epochs < 1:
@@ -31,22 +33,27 @@ class Config:
 
 
 def compute(config: Config, ctx: RunContext) -> dict[str, pd.DataFrame]:
+    CALLS.append({"resume": ctx.resume, "rundir": ctx.rundir})
+    if config.fail == "input":
+        raise NnhwError("--csv: data.csv does not exist")
+    if config.fail == "bug":
+        raise RuntimeError("a bug in the study")
     rng = np.random.default_rng(config.seed)
     rows, curves = [], []
     tracker = ctx.progress("activations", len(config.activations))
     for i, act in enumerate(config.activations):
-        if i == config.interrupt_after:
+        if i == INTERRUPT_AFTER:
             raise Interrupted({"curve": pd.DataFrame(curves)})
         loss = np.exp(-np.arange(config.epochs) * (i + 1) * 0.7) + rng.uniform(0, 1e-3)
         curves += [{"activation": act, "epoch": e, "loss": float(v)} for e, v in enumerate(loss)]
-        rows.append({"activation": act, config.label: float(loss[-1]), "epochs": config.epochs})
+        rows.append({"activation": act, config.label: float(loss[-1]), "diverged": config.diverge})
         tracker.advance()
     tracker.close()
     return {"summary": pd.DataFrame(rows), "curve": pd.DataFrame(curves)}
 
 
 def status(tables: dict[str, pd.DataFrame]) -> str:
-    return "diverged" if tables["summary"]["epochs"].iloc[0] == 13 else "completed"
+    return "diverged" if bool(tables["summary"]["diverged"].any()) else "completed"
 
 
 def figures(tables: dict[str, pd.DataFrame], config: Config) -> dict:

@@ -1,0 +1,145 @@
+"""cli.common through a throwaway `nnhw fake` command: config precedence, --json, the summary,
+Ctrl-C with the resume hint, --resume refusal, parse_list errors."""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from pathlib import Path
+from typing import Annotated
+
+import pytest
+import typer
+
+from cli.common import (
+    DEFAULT_OUT,
+    ConfigOption,
+    JsonOption,
+    OutOption,
+    QuietOption,
+    ResumeOption,
+    SeedOption,
+    parse_list,
+    resolve_config,
+    run_study,
+)
+from core.errors import NnhwError
+from experiments import studies
+from tests.experiments import report_fake_study as fake
+
+
+def fake_cmd(
+    ctx: typer.Context,
+    epochs: Annotated[int, typer.Option("--epochs")] = 5,
+    activations: Annotated[str, typer.Option("--activations")] = "relu,tanh",
+    seed: SeedOption = None,
+    out: OutOption = DEFAULT_OUT,
+    config: ConfigOption = None,
+    quiet: QuietOption = False,
+    json_out: JsonOption = False,
+    resume: ResumeOption = None,
+) -> None:
+    values = {
+        "epochs": epochs,
+        "seed": seed,
+        "activations": parse_list(activations, "--activations", choices=("relu", "tanh")),
+    }
+    cfg = resolve_config(ctx, "fake", fake.Config, values, config)
+    run_study("fake", cfg, out=out, quiet=quiet, json_out=json_out, resume=resume)
+
+
+@pytest.fixture(autouse=True)
+def fake_command(monkeypatch: pytest.MonkeyPatch) -> None:
+    from cli.main import app
+
+    monkeypatch.setitem(studies.STUDIES, "fake", "tests.experiments.report_fake_study")
+    monkeypatch.setattr(fake, "INTERRUPT_AFTER", -1)
+    monkeypatch.setattr(app, "registered_commands", list(app.registered_commands))
+    app.command("fake")(fake_cmd)
+
+
+def only_run(tmp_path: Path) -> Path:
+    (path,) = [p for p in tmp_path.iterdir() if p.is_dir()]
+    return path
+
+
+def test_json_prints_one_object_and_nothing_else(invoke, tmp_path: Path) -> None:
+    code, out, err = invoke("fake", "--json", "--out", tmp_path, "--seed", "3")
+    assert code == 0, err
+    assert out.count("\n") == 1
+    data = json.loads(out)
+    assert set(data) == {"run_dir", "status", "headline", "metrics"}
+    assert data["status"] == "completed" and Path(data["run_dir"]) == only_run(tmp_path)
+    info = json.loads((only_run(tmp_path) / "run.json").read_text())
+    assert info["argv"] == ["fake", "--json", "--out", str(tmp_path), "--seed", "3"]
+    assert info["seed"] == 3
+
+
+def test_summary_and_results_path(invoke, tmp_path: Path) -> None:
+    code, out, err = invoke("fake", "--out", tmp_path, "--quiet")
+    assert code == 0, err
+    assert out.startswith("nnhw fake: completed — lowest final loss 0.00")
+    assert "┃ activation ┃" in out and "│ tanh " in out
+    assert out.strip().endswith(f"Results in {only_run(tmp_path)}")
+
+
+def test_precedence_cli_over_file_over_defaults(invoke, tmp_path: Path) -> None:
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('[fake]\nepochs = 3\nseed = 4\nactivations = ["tanh"]\n')
+    code, _, err = invoke("fake", "--config", cfg, "--seed", "9", "--out", tmp_path / "r", "-q")
+    assert code == 0, err
+    saved = tomllib.loads((only_run(tmp_path / "r") / "config.toml").read_text())["fake"]
+    assert (saved["epochs"], saved["seed"], saved["activations"]) == (3, 9, ["tanh"])
+    # The saved config.toml reproduces the run.
+    code, _, err = invoke("fake", "--config", only_run(tmp_path / "r") / "config.toml",
+                          "--out", tmp_path / "s", "-q")  # fmt: skip
+    assert code == 0, err
+    again = (only_run(tmp_path / "s") / "tables" / "curve.csv").read_bytes()
+    assert again == (only_run(tmp_path / "r") / "tables" / "curve.csv").read_bytes()
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[fake]\nepochz = 3\n", "unknown key 'epochz'"),
+        ("[fake]\nepochs = 'x'\n", "key 'epochs' must be a integer"),
+        ("[fake\n", "is not valid TOML"),
+        ("[train]\nlr = 1\n", r"has no \[fake\] table"),
+    ],
+)
+def test_bad_config_file(invoke, tmp_path: Path, text: str, message: str) -> None:
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(text)
+    code, out, err = invoke("fake", "--config", cfg, "--out", tmp_path / "r")
+    assert code == 2 and out == ""
+    assert (
+        err.count("\n") == 1 and str(cfg) in err and pytest.importorskip("re").search(message, err)
+    )
+    assert not (tmp_path / "r").exists()
+
+
+def test_ctrl_c_exits_130_with_resume_hint_and_resume_refuses_changes(
+    invoke, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(fake, "INTERRUPT_AFTER", 1)
+    code, _, err = invoke("fake", "--out", tmp_path, "-q")
+    path = only_run(tmp_path)
+    assert code == 130
+    assert err.strip() == f"nnhw: interrupted; resume with: nnhw fake --resume {path}"
+    code, _, err = invoke("fake", "--epochs", "7", "--resume", path, "-q")
+    assert code == 2 and "--resume: settings differ" in err and "epochs was 5, now 7" in err
+    monkeypatch.setattr(fake, "INTERRUPT_AFTER", -1)
+    code, out, err = invoke("fake", "--resume", path, "--json")
+    assert code == 0, err
+    assert json.loads(out)["status"] == "completed"
+
+
+def test_parse_list() -> None:
+    assert parse_list("ReLU, tanh", "--activations", choices=("relu", "tanh")) == ("relu", "tanh")
+    assert parse_list("1,2,4", "--depths", cast=int) == (1, 2, 4)
+    with pytest.raises(NnhwError, match="--depths: empty item"):
+        parse_list("64,,8", "--depths", cast=int)
+    with pytest.raises(NnhwError, match="--depths: 'x' is not a valid int"):
+        parse_list("64,x", "--depths", cast=int)
+    with pytest.raises(NnhwError, match="--activations: unknown value 'relu6'; choose from relu"):
+        parse_list("relu6", "--activations", choices=("relu", "tanh"))
