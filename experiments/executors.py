@@ -20,7 +20,7 @@ import threading
 import traceback
 import uuid
 import warnings
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -101,7 +101,7 @@ def _describe(exc: BaseException) -> str:
 
 def outcomes(
     cell_fn: CellFn, tasks: Sequence[Task], *, workers: int = 1, dask: str | None = None
-) -> Iterator[CellOutcome]:
+) -> Generator[CellOutcome, None, None]:
     """The outcomes of `tasks` as they complete, on the executor the options choose."""
     if dask is not None:
         return _dask_outcomes(cell_fn, tasks, dask)
@@ -110,12 +110,14 @@ def outcomes(
     return _serial_outcomes(cell_fn, tasks)
 
 
-def _serial_outcomes(cell_fn: CellFn, tasks: Sequence[Task]) -> Iterator[CellOutcome]:
+def _serial_outcomes(cell_fn: CellFn, tasks: Sequence[Task]) -> Generator[CellOutcome, None, None]:
     for index, params, seed in tasks:
         yield run_cell(cell_fn, index, params, seed)
 
 
-def _joblib_outcomes(cell_fn: CellFn, tasks: Sequence[Task], workers: int) -> Iterator[CellOutcome]:
+def _joblib_outcomes(
+    cell_fn: CellFn, tasks: Sequence[Task], workers: int
+) -> Generator[CellOutcome, None, None]:
     from joblib import Parallel, delayed
 
     # batch_size=1: a result comes back the moment its cell finishes, not with a batch.
@@ -138,7 +140,9 @@ def _joblib_outcomes(cell_fn: CellFn, tasks: Sequence[Task], workers: int) -> It
             results.close()
 
 
-def _dask_outcomes(cell_fn: CellFn, tasks: Sequence[Task], address: str) -> Iterator[CellOutcome]:
+def _dask_outcomes(
+    cell_fn: CellFn, tasks: Sequence[Task], address: str
+) -> Generator[CellOutcome, None, None]:
     try:
         from dask.distributed import Client, as_completed
     except ImportError:

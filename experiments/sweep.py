@@ -95,7 +95,7 @@ class CellFailure:
         }
 
 
-class SweepResults(list):  # type: ignore[type-arg]
+class SweepResults(list):
     """The results in cell order (None for a failed cell), plus what happened: `failed`
     (CellFailure list), `resumed` (cells read from disk), `computed` (cells run now)."""
 
@@ -127,7 +127,7 @@ def run_sweep(
     """Run every cell not already finished on disk; return the results in cell order."""
     _check_options(ctx.sweep)
     cells = [dict(params) for params in cells]
-    key = sweep_key(name or getattr(cell_fn, "__name__", "sweep"), cells, root_seed)
+    key = sweep_key(name or str(getattr(cell_fn, "__name__", "sweep")), cells, root_seed)
     rd = ctx.rundir
     if ctx.resume and rd is None:
         raise NnhwError("resuming a sweep needs its run directory")
