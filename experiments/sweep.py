@@ -30,9 +30,9 @@ With `ctx.resume`, finished cells are read instead of recomputed; a file whose c
 is bad is ignored (and deleted) and the cell recomputed; a valid file holding other params than
 its cell raises NnhwError. Failed cells are retried. Leftover temporary files are removed.
 
-run.json (through RunDir): `heartbeat()` after every finished cell; `failed_cells`, a list of
-{"sweep", "index", "params", "error"}, rewritten as cells fail (entries of this sweep are reset
-when it starts, so a resume that fixes them clears them).
+run.json (through RunDir): `heartbeat()` as cells finish (at most once a second); `failed_cells`,
+a list of {"sweep", "index", "params", "error"}, rewritten as cells fail (entries of this sweep
+are reset when it starts, so a resume that fixes them clears them).
 
 Failures: a cell that raises is recorded (cells/ and run.json). With `keep_going` the others
 finish and run_sweep returns (results.failed non-empty: the runner makes the exit code 1 when
@@ -46,8 +46,10 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import math
 import pickle
 import re
+import time
 from collections.abc import Mapping, Sequence
 from contextlib import closing
 from dataclasses import dataclass
@@ -62,6 +64,7 @@ from experiments.context import RunContext, SweepOptions
 from experiments.executors import CellFn, CellOutcome, outcomes
 
 MAGIC = b"nnhw-cell 1 "
+HEARTBEAT_EVERY = 1.0  # seconds: at most one run.json heartbeat per second as cells finish
 _CELL_FILE = re.compile(r"^\d{5,}\.(pkl|failed\.json)$")
 
 
@@ -151,6 +154,7 @@ def run_sweep(
     ]
     workers, dask = ctx.sweep.workers, ctx.sweep.dask
     tracker = ctx.progress("cells", len(cells))
+    last_beat = -math.inf
     try:
         if results.resumed:
             tracker.advance(results.resumed)
@@ -159,8 +163,9 @@ def run_sweep(
                 failure = _record(outcome, cells, results, store, key)
                 if failure is not None and rd is not None:
                     rd.update(failed_cells=others + [f.to_json() for f in results.failed])
-                if rd is not None:
-                    rd.heartbeat()
+                if rd is not None and time.monotonic() - last_beat >= HEARTBEAT_EVERY:
+                    rd.heartbeat()  # a read and an fsynced write of run.json: a few ms
+                    last_beat = time.monotonic()
                 tracker.advance()
                 if failure is not None and not ctx.sweep.keep_going:
                     raise SweepFailed([failure], results)

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from core.errors import NnhwError
-from experiments import executors
+from experiments import executors, sweep
 from experiments import rundir as rundir_module
 from experiments.context import RunContext, SweepOptions
 from experiments.rundir import RunDir
@@ -131,7 +131,8 @@ def test_workers_and_dask_give_identical_tables(tmp_path, reference):
     assert csv_bytes(tables) == reference
 
 
-def test_cells_written_then_resume_reads_them(tmp_path, markers, reference):
+def test_cells_written_then_resume_reads_them(tmp_path, markers, reference, monkeypatch):
+    monkeypatch.setattr(sweep, "HEARTBEAT_EVERY", 0.0)  # a heartbeat for every finished cell
     rd = make_rundir(tmp_path)
     beats = []
     rd.heartbeat = lambda: beats.append(1)  # type: ignore[method-assign]
