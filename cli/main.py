@@ -81,3 +81,6 @@ def main(argv: list[str] | None = None) -> None:
 
 
 # Commands: one module each (added as they are built).
+from cli import train  # noqa: E402
+
+app.command("train")(train.train)

@@ -45,6 +45,11 @@ def _mark_divergence(ax: Any, history: pd.DataFrame) -> None:
         )
 
 
+def _style(history: pd.DataFrame) -> dict[str, Any]:
+    """Markers on short histories, where a line alone would hide single points."""
+    return {"marker": "o", "markersize": 3} if len(history) <= 30 else {}
+
+
 def _log_if_positive(ax: Any, values: np.ndarray) -> None:
     """Log y when there are positive finite values to show; non-positive ones are masked."""
     if np.any(np.isfinite(values) & (values > 0)):
@@ -60,7 +65,7 @@ def loss_figure(history: pd.DataFrame, config: Any) -> Figure:
         if f"{part}_loss" in history:
             y = history[f"{part}_loss"].to_numpy(float)
             losses.append(y)
-            ax_loss.plot(epoch, y, color=colors[part], label=part)
+            ax_loss.plot(epoch, y, color=colors[part], label=part, **_style(history))
     if losses and spans_decades(np.concatenate(losses)):
         _log_if_positive(ax_loss, np.concatenate(losses))
     _mark_divergence(ax_loss, history)
@@ -72,7 +77,7 @@ def loss_figure(history: pd.DataFrame, config: Any) -> Figure:
     for part in ("train", "test"):
         if f"{part}_{metric}" in history:
             y = history[f"{part}_{metric}"].to_numpy(float)
-            ax_metric.plot(epoch, y, color=colors[part], label=part)
+            ax_metric.plot(epoch, y, color=colors[part], label=part, **_style(history))
     _mark_divergence(ax_metric, history)
     ax_metric.set_xlabel("epoch (0 = at initialisation)")
     if metric == "accuracy":
@@ -99,6 +104,7 @@ def gradient_figure(history: pd.DataFrame, config: Any) -> Figure:
             history[col].to_numpy(float),
             color=colors[col],
             label=f"W{layer} (layer {layer})",
+            **_style(history),
         )
     _log_if_positive(ax, values)
     _mark_divergence(ax, history)

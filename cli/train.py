@@ -1,0 +1,199 @@
+"""`nnhw train`: one net, one run. Parses the options, builds experiments.train.Config (options
+given > --config file > the task preset) and hands it to the runner.
+
+Choices are checked by the Config against the core's registries, case-insensitively; the help
+lists them (tests/cli/test_train.py checks the lists against the registries). Only typer and the
+standard library are imported here at module level, so `nnhw --help` stays fast.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from cli.common import (
+    DEFAULT_OUT,
+    ConfigOption,
+    JsonOption,
+    OutOption,
+    QuietOption,
+    SeedOption,
+    parse_list,
+    resolve_config,
+    run_study,
+)
+from core.errors import NnhwError
+
+# The choices as the help shows them; each must equal its core registry (tested).
+HELP_CHOICES = {
+    "task": "regression, classification",
+    "dataset": "sine, linear, moons, circles, xor, spiral, blobs",
+    "activation": "relu, leaky-relu, tanh, sigmoid, identity",
+    "init": "zero, normal, uniform, standard, xavier-uniform, xavier-normal, he-uniform, he-normal",
+    "loss": "mse, bce, softmax-cross-entropy",
+    "optimizer": "sgd, adam",
+    "reduction": "mean, sum",
+    "dtype": "float32, float64",
+}
+PRESET = "Default: the task preset's."
+
+
+def _opt(name: str, metavar: str, help: str) -> typer.models.OptionInfo:
+    return typer.Option(f"--{name.replace('_', '-')}", metavar=metavar, help=help,
+                        show_default=False)  # fmt: skip
+
+
+def train(
+    ctx: typer.Context,
+    task: Annotated[
+        str | None,
+        _opt(
+            "task",
+            "TASK",
+            f"The course's net: {HELP_CHOICES['task']}. "
+            "Default: the task of --dataset, else regression.",
+        ),
+    ] = None,
+    dataset: Annotated[
+        str | None, _opt("dataset", "NAME", f"Generated data: {HELP_CHOICES['dataset']}. {PRESET}")
+    ] = None,
+    csv: Annotated[
+        Path | None,
+        _opt(
+            "csv",
+            "PATH",
+            "A numeric CSV file with a header row "
+            "(instead of --dataset); every column but --target is an input.",
+        ),
+    ] = None,
+    target: Annotated[
+        str | None,
+        _opt(
+            "target",
+            "COLUMN",
+            "The column of --csv to predict (class labels with --task classification).",
+        ),
+    ] = None,
+    activation: Annotated[
+        str | None,
+        _opt("activation", "NAME", f"Hidden activation: {HELP_CHOICES['activation']}. {PRESET}"),
+    ] = None,
+    output_activation: Annotated[
+        str | None,
+        _opt(
+            "output_activation",
+            "NAME",
+            "Output "
+            "activation (same choices). Default: the preset's; identity "
+            "(logits) with softmax-cross-entropy.",
+        ),
+    ] = None,
+    hidden: Annotated[
+        str | None,
+        _opt(
+            "hidden",
+            "WIDTHS",
+            "Hidden layer widths: 64 for one layer, 64,64,64 for three. " + PRESET,
+        ),
+    ] = None,
+    init: Annotated[
+        str | None, _opt("init", "NAME", f"Weight initialiser: {HELP_CHOICES['init']}. {PRESET}")
+    ] = None,
+    loss: Annotated[
+        str | None, _opt("loss", "NAME", f"Loss: {HELP_CHOICES['loss']}. {PRESET}")
+    ] = None,
+    reduction: Annotated[
+        str | None,
+        _opt(
+            "reduction", "HOW", f"Loss over the batch: {HELP_CHOICES['reduction']}. Default: mean."
+        ),
+    ] = None,
+    optimizer: Annotated[
+        str | None, _opt("optimizer", "NAME", f"Optimiser: {HELP_CHOICES['optimizer']}. {PRESET}")
+    ] = None,
+    lr: Annotated[float | None, _opt("lr", "RATE", f"Learning rate (> 0). {PRESET}")] = None,
+    momentum: Annotated[
+        float | None,
+        _opt("momentum", "MU", "Momentum in [0, 1), --optimizer sgd only. Default: 0."),
+    ] = None,
+    epochs: Annotated[int | None, _opt("epochs", "N", f"Epochs (>= 1). {PRESET}")] = None,
+    batch_size: Annotated[
+        int | None, _opt("batch_size", "N", "Minibatch size (>= 1). " + PRESET)
+    ] = None,
+    test_fraction: Annotated[
+        float | None,
+        _opt(
+            "test_fraction", "F", "Share of the data held out for testing, in (0, 1). Default: 0.2."
+        ),
+    ] = None,
+    samples: Annotated[
+        int | None, _opt("samples", "N", f"Points to generate (not with --csv). {PRESET}")
+    ] = None,
+    noise: Annotated[
+        float | None,
+        _opt("noise", "STD", "Std of the noise added to generated data. Default: the dataset's."),
+    ] = None,
+    negative_slope: Annotated[
+        float | None,
+        _opt(
+            "negative_slope",
+            "SLOPE",
+            "LeakyReLU's slope for z < 0 (leaky-relu only). Default: 0.01.",
+        ),
+    ] = None,
+    dtype: Annotated[
+        str | None,
+        _opt(
+            "dtype", "TYPE", f"Floating-point precision: {HELP_CHOICES['dtype']}. Default: float64."
+        ),
+    ] = None,
+    seed: SeedOption = None,
+    out: OutOption = DEFAULT_OUT,
+    config: ConfigOption = None,
+    quiet: QuietOption = False,
+    json_out: JsonOption = False,
+) -> None:
+    """Train one net and write its run directory: history, plots, report.
+
+    The course's two nets are the presets: --task regression (sine data;
+    Linear, ReLU, Linear, identity; MSE) and --task classification (moons;
+    Linear, sigmoid, Linear, sigmoid; MSE). An option you give replaces the
+    preset's value. One --seed makes three independent random streams: data,
+    initial weights, batch order.
+
+    Exit codes: 0 done (also when training diverged; a warning says at which
+    epoch), 2 bad input, 130 interrupted (the epochs done are kept).
+
+    Examples:
+      nnhw train --task classification
+      nnhw train --task regression --hidden 64,64,64 --activation tanh
+      nnhw train --dataset spiral --loss softmax-cross-entropy
+      nnhw train --csv data.csv --target price --optimizer sgd --momentum 0.9
+      nnhw train --task regression --optimizer sgd --lr 1e3   # diverges
+      nnhw train --config results/<run>/config.toml   # repeats a run exactly
+    """
+    from experiments import train as study
+
+    values = {
+        "task": task, "dataset": dataset, "target": target, "activation": activation,
+        "output_activation": output_activation, "init": init, "loss": loss,
+        "reduction": reduction, "optimizer": optimizer, "lr": lr, "momentum": momentum,
+        "epochs": epochs, "batch_size": batch_size, "test_fraction": test_fraction,
+        "samples": samples, "noise": noise, "negative_slope": negative_slope, "dtype": dtype,
+        "seed": seed,
+        "csv": None if csv is None else str(csv.expanduser().resolve()),
+        "hidden": None if hidden is None else parse_list(hidden, "--hidden", cast=int),
+    }  # fmt: skip
+    cfg = resolve_config(ctx, study.COMMAND, study.Config, values, config)
+    if momentum is not None and cfg.optimizer != "sgd":
+        raise NnhwError(f"--momentum applies to --optimizer sgd only, not {cfg.optimizer}")
+    leaky = "leaky-relu" in (cfg.activation, cfg.output_activation)
+    if negative_slope is not None and not leaky:
+        raise NnhwError(
+            f"--negative-slope applies to leaky-relu only; the net uses {cfg.activation} and "
+            f"{cfg.output_activation}"
+        )
+    study.prepare(cfg)  # a bad CSV or split is reported before any run directory exists
+    run_study(study.COMMAND, cfg, out=out, quiet=quiet, json_out=json_out)
