@@ -172,6 +172,7 @@ class _RichProgress:
 
 def _summary_table(outcome: Any) -> Any:
     """The run's metrics as a key/value table, else its `summary` table (first 20 rows)."""
+    from rich.markup import escape
     from rich.table import Table
 
     from experiments.report_html import format_value
@@ -181,7 +182,7 @@ def _summary_table(outcome: Any) -> Any:
         table.add_column("metric")
         table.add_column("value", justify="right")
         for key, value in outcome.metrics.items():
-            table.add_row(str(key), format_value(value))
+            table.add_row(escape(str(key)), escape(format_value(value)))
         return table
     df = outcome.summary
     if df is None or df.shape[1] == 0:
@@ -189,9 +190,9 @@ def _summary_table(outcome: Any) -> Any:
     table = Table(header_style="bold")
     for col in df.columns:
         numeric = df[col].dtype.kind in "iuf"
-        table.add_column(str(col), justify="right" if numeric else "left")
+        table.add_column(escape(str(col)), justify="right" if numeric else "left")
     for row in df.head(20).itertuples(index=False, name=None):
-        table.add_row(*(format_value(v) for v in row))
+        table.add_row(*(escape(format_value(v)) for v in row))
     if len(df) > 20:
         table.caption = f"first 20 of {len(df)} rows"
     return table
@@ -251,7 +252,8 @@ def run_study(
         sys.stdout.write(json.dumps(json.loads(dumps_json(payload))) + "\n")
     else:
         console = Console(highlight=False)
-        console.print(f"nnhw {command}: {outcome.status} — {outcome.headline}", soft_wrap=True)
+        headline = f"nnhw {command}: {outcome.status} — {outcome.headline}"
+        console.print(headline, soft_wrap=True, markup=False)
         table = _summary_table(outcome)
         if table is not None:
             console.print(table)

@@ -84,3 +84,10 @@ def main(argv: list[str] | None = None) -> None:
 from cli import train  # noqa: E402
 
 app.command("train")(train.train)
+from cli import report, runs  # noqa: E402
+
+app.command("report")(report.report)
+app.add_typer(runs.app, name="runs")
+from cli import batch_scaling  # noqa: E402
+
+app.command("batch-scaling")(batch_scaling.batch_scaling)

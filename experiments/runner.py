@@ -166,6 +166,7 @@ def execute(
             tables = rd.read_tables()  # what the report and a later rebuild both see
             info = {**rd.run_json(), **fields, "status": status}
             _write_outputs(rd, mod, config, tables, info)
+            fields["headline"] = _safe_headline(mod, tables)  # for `nnhw runs`
             rd.finish(status, **({"error": message} if message else {}), **fields)
     except NnhwError:
         # Bad input found while computing: a fresh run directory with nothing in it is noise.
@@ -176,7 +177,7 @@ def execute(
         rd,
         status,
         EXIT_CODES[status],
-        _safe_headline(mod, tables),
+        fields["headline"],
         _metrics(mod, tables),
         message=message,
         summary=tables.get("summary"),
@@ -204,12 +205,20 @@ def _compute(mod: ModuleType, config: Any, ctx: RunContext, rd: RunDir) -> tuple
     return tables, status, ""
 
 
+def load_study(command: str, path: Path) -> ModuleType:
+    """The study module of a saved run (NnhwError when this nnhw has no such command)."""
+    try:
+        return studies.load(command)
+    except ImportError as exc:
+        raise NnhwError(f"{path}: the {command!r} study is not available ({exc})") from None
+
+
 def rebuild(run_dir: Path) -> RunDir:
     """Figures and report of `run_dir` again from its config.toml and tables."""
     rd = RunDir.open(Path(run_dir))
     info = rd.run_json()
     command = str(info.get("command", ""))
-    mod = studies.load(command)
+    mod = load_study(command, rd.path)
     source = f"{rd.path / 'config.toml'} [{command}]"
     config = config_from_mapping(mod.Config, _saved_settings(rd, command), source)
     tables = rd.read_tables()

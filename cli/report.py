@@ -1,0 +1,41 @@
+"""`nnhw report RUN_DIR`: rebuild a run's figures, report.md and report.html from its saved
+config.toml and tables, without recomputing (after an upgrade, or for an interrupted run, whose
+report then says what is missing).
+
+    nnhw report results/20250101-120000-compare-activations
+    nnhw report 20250101-120000      (an id or unique prefix under --out)
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from cli.common import DEFAULT_OUT
+
+OutOption = Annotated[
+    Path, typer.Option("--out", metavar="DIR", help="Folder holding the run directories.")
+]
+
+
+def report(
+    run_dir: Annotated[
+        str, typer.Argument(metavar="RUN_DIR", help="A run directory, or a run id under --out.")
+    ],
+    out: OutOption = DEFAULT_OUT,
+) -> None:
+    """Rebuild a run's figures and report from its saved tables (no recomputation)."""
+    from experiments.catalog import find_run
+    from experiments.rundir import run_status
+    from experiments.runner import rebuild
+
+    path = find_run(out, run_dir)
+    rd = rebuild(path)
+    status = run_status(rd.path)
+    if status in ("interrupted", "failed", "running"):
+        print(f"nnhw: note: the run is {status}; the report says what is missing", file=sys.stderr)
+    sys.stdout.write(f"Report: {Path(rd.path) / 'report.html'}\n")
+    sys.stdout.write(f"Markdown: {Path(rd.path) / 'report.md'}\n")
