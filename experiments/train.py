@@ -9,7 +9,8 @@ compute(config, ctx) trains the net of `config` (experiments.train_config) and r
   saturated_fraction_h<h> (sigmoid and tanh only), act_mean_h<h>, act_std_h<h>, act_min_h<h>,
   act_max_h<h>. A diverged run ends with the row whose training loss is not finite.
 - milestones: about 11 evenly spaced rows of history (first and last included), main columns.
-- dataset: one row describing the data and the net (name, task, sizes, features, target, ...).
+- dataset: one row describing the data and the net (name, task, source: 'generated' or the CSV
+  path, sizes, features as a JSON list, target, ...).
 - test_points: the test set in original units with the net's predictions (x1, x2, ... when the
   input has at most 2 features; label and predicted, or y and y_hat).
 - decision_grid (2-D classification): x1, x2 on a 120 x 120 grid, p (the net's output for class 1,
@@ -29,7 +30,9 @@ Ctrl-C during training raises `Interrupted` carrying the history of the finished
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -209,15 +212,15 @@ def dataset_table(config: Config, prep: Prepared) -> pd.DataFrame:
     ds = prep.dataset
     n_params = sum(o * i + o for i, o in zip(prep.sizes[:-1], prep.sizes[1:]))
     row = {
-        "name": ds.name,
+        "name": ds.name if config.csv is None else Path(str(config.csv)).name,
         "task": ds.task,
-        "source": "csv" if config.csv is not None else "generated",
+        "source": "generated" if config.csv is None else str(config.csv),
         "n_samples": ds.n_samples,
         "n_train": prep.train.n_samples,
         "n_test": prep.test.n_samples,
         "n_features": ds.X.shape[1],
         "n_classes": ds.n_classes,
-        "features": ";".join(ds.feature_names),
+        "features": json.dumps(list(ds.feature_names), ensure_ascii=False),
         "target": ds.target_name if ds.task == "regression" or config.csv else "class",
         "sizes": "-".join(str(s) for s in prep.sizes),
         "n_params": n_params,

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, fields
+from pathlib import Path
 from typing import Any
 
 from core.activations import ACTIVATION_NAMES, DEFAULT_NEGATIVE_SLOPE, get_activation
@@ -89,8 +90,8 @@ class Config:
 
     @property
     def data_name(self) -> str:
-        """The dataset's name, or the CSV file's path."""
-        return self.dataset if self.dataset is not None else str(self.csv)
+        """The dataset's name, or the CSV file's name."""
+        return self.dataset if self.dataset is not None else Path(str(self.csv)).name
 
     @property
     def classification(self) -> bool:

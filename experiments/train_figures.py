@@ -10,6 +10,7 @@ Epoch 0 is the net at initialisation. A diverged run's last epoch has no finite 
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -19,6 +20,20 @@ from experiments.plotting import PALETTE, colors_for, new_figure, spans_decades
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
+
+
+def plain(text: object) -> str:
+    """User text (CSV column names, file names) shown literally: no mathtext from '$'."""
+    return str(text).replace("$", r"\$")
+
+
+def feature_names(dataset: pd.Series) -> list[str]:
+    """The input columns' names (stored as a JSON list in the dataset table)."""
+    try:
+        names = json.loads(str(dataset.get("features", "[]")))
+    except json.JSONDecodeError:
+        names = []
+    return [plain(n) for n in names] + [f"x{i + 1}" for i in range(len(names), 2)]
 
 
 def layer_columns(history: pd.DataFrame, prefix: str) -> list[str]:
@@ -165,10 +180,10 @@ def decision_figure(grid: pd.DataFrame, points: pd.DataFrame, dataset: pd.Series
             linewidths=0.9,
             label=f"misclassified ({int(wrong.sum())})",
         )
-    names = str(dataset.get("features", "x1;x2")).split(";")
+    names = feature_names(dataset)
     ax.set_xlabel(f"{names[0]} (input units)")
-    ax.set_ylabel(f"{names[1] if len(names) > 1 else 'x2'} (input units)")
-    ax.set_title(f"Decision boundary on the test set ({dataset.get('name', '')})")
+    ax.set_ylabel(f"{names[1]} (input units)")
+    ax.set_title(f"Decision boundary on the test set ({plain(dataset.get('name', ''))})")
     ax.legend(loc="best", fontsize=8)
     return fig
 
@@ -177,10 +192,9 @@ def fit_figure(curve: pd.DataFrame, points: pd.DataFrame, dataset: pd.Series) ->
     fig, ax = new_figure()
     ax.scatter(points["x1"], points["y"], s=10, color=PALETTE["sky blue"], label="test points")
     ax.plot(curve["x1"], curve["y_hat"], color=PALETTE["vermillion"], label="net")
-    feature = str(dataset.get("features", "x1")).split(";")[0]
-    ax.set_xlabel(f"{feature} (input units)")
-    ax.set_ylabel(f"{dataset.get('target', 'y')} (target units)")
-    ax.set_title(f"Fitted curve ({dataset.get('name', '')})")
+    ax.set_xlabel(f"{feature_names(dataset)[0]} (input units)")
+    ax.set_ylabel(f"{plain(dataset.get('target', 'y'))} (target units)")
+    ax.set_title(f"Fitted curve ({plain(dataset.get('name', ''))})")
     ax.legend()
     return fig
 

@@ -96,18 +96,29 @@ def test_config_file_reproduces_the_identical_history(invoke, tmp_path):
     assert (Path(again["run_dir"]) / "config.toml").read_text() == config.read_text()
 
 
-def test_csv_run(invoke, tmp_path, monkeypatch):
+def test_csv_run_with_hostile_column_names(invoke, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     rows = [f"{i / 10},{(i / 10) ** 2}" for i in range(-20, 21)]
-    Path("parabola.csv").write_text("x,x_squared\n" + "\n".join(rows) + "\n")
+    header = "<script>alert(1)</script>,cost in $ (x$^2$)"
+    Path("parabola.csv").write_text(header + "\n" + "\n".join(rows) + "\n")
     payload, _ = run_json(
-        invoke, "--csv", "parabola.csv", "--target", "x_squared", "--epochs", "50", "--out", "runs"
+        invoke,
+        "--csv",
+        "parabola.csv",
+        "--target",
+        "cost in $ (x$^2$)",
+        "--epochs",
+        "50",
+        "--out",
+        "runs",
     )
     rd = Path(payload["run_dir"])
     saved = (rd / "config.toml").read_text()
     assert f'csv = "{tmp_path / "parabola.csv"}"' in saved  # absolute: the config works anywhere
     assert payload["metrics"]["test_r2"] > 0.5
     assert (rd / "plots/fit.png").is_file()
+    html = (rd / "report.html").read_text()
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html and "<script>" not in html
 
 
 def test_divergence_is_a_warning_not_an_error(invoke, tmp_path):

@@ -3,6 +3,8 @@ and findings rebuilt from the tables alone."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -203,7 +205,8 @@ def test_csv_data(tmp_path):
     path.write_text("\n".join(lines) + "\n")
     _, tables = run(task="classification", csv=str(path), target="cls", epochs=20)
     ds = tables["dataset"].iloc[0]
-    assert (ds["n_samples"], ds["features"], ds["source"]) == (120, "<b>a</b>;b", "csv")
+    assert (ds["n_samples"], ds["name"], ds["source"]) == (120, "points.csv", str(path))
+    assert json.loads(ds["features"]) == ["<b>a</b>", "b"]
     assert tables["history"]["test_accuracy"].iloc[-1] >= 0.9
     assert "decision_grid" in tables
     with pytest.raises(NnhwError, match="--test-fraction"):
