@@ -1,0 +1,208 @@
+"""`nnhw vanishing-gradients`: gradient flow against depth, activation and initialisation, held
+against variance-propagation theory (Glorot & Bengio 2010; He et al. 2015).
+
+Two sweeps (experiments.sweep):
+- "gradients": one cell per activation x init x depth (first axis slowest); the cell's `seeds`
+  nets are one ensemble (experiments.gradient_flow.gradient_cell): MLP [width] * (depth + 1) + [1],
+  hidden activation, identity output, MSE on standardised Gaussian inputs of dimension `width`
+  with a linear teacher; measured at initialisation over `batches` batches of `batch_size`, then
+  trained for `epochs` epochs of SGD at `lr` on those batches.
+- "dead-relu": one cell per width in `widths`: `samples` independent He-normal ReLU nets with zero
+  biases, one input each, read at every depth in `depths` (gradient_flow.dead_relu_cell).
+
+Tables (each row also carries `cell`, the sweep cell it came from, except theory and summary):
+- layers: one row per activation x init x depth x layer (1..depth+1) x seed, at initialisation:
+  activation, init, depth, seed (member 0..seeds-1), layer, kind (hidden/output),
+  weight_grad_norm (||dL/dW_l||_F), signal_norm (||dL/dz_l|| over batch and units), preact_std
+  (std of z_l), act_std (std of a_l; for the output layer, of y_hat); RMS over batches.
+- training: activation, init, depth, seed, epoch (0 = at initialisation), layer,
+  weight_grad_norm, signal_norm (full-batch gradient after the epoch), train_loss.
+- theory: activation, init, depth, layer (hidden), predicted_preact_std, predicted_act_std,
+  predicted_signal and predicted_weight_grad (relative to the last hidden layer).
+- summary: fitted vs predicted per-layer factors and first/last ratios (gradient_factors).
+- vanishing: per activation x init at the deepest depth, the signal's fitted and predicted factor,
+  first/last ratio and `vanishes` (factor < gradient_factors.VANISHING_FACTOR).
+- dead_relu: width, depth, samples, dead (count), dead_fraction, predicted
+  (1 - (1 - 2^-width)^depth), std_error (binomial: sqrt(p (1 - p) / samples) at the predicted p),
+  z_score ((dead_fraction - predicted) / std_error).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from core.activations import ACTIVATION_NAMES
+from core.errors import NnhwError
+from core.init import INIT_NAMES
+from experiments import gradient_factors, gradient_flow
+from experiments.context import Interrupted, RunContext
+from experiments.sweep import combine, grid, run_sweep
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from matplotlib.figure import Figure
+
+    from experiments.report import Report
+
+COMMAND = "vanishing-gradients"
+STUDY_INITS = tuple(name for name in INIT_NAMES if name != "zero")
+
+
+def _option(field: str) -> str:
+    return "--" + field.replace("_", "-")
+
+
+def _positive_ints(value: Any, field: str, what: str) -> tuple[int, ...]:
+    if not isinstance(value, tuple | list) or not value:
+        raise NnhwError(f"{_option(field)} needs at least one {what}, got {value!r}")
+    for v in value:
+        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+            raise NnhwError(f"{_option(field)}: every {what} must be an integer >= 1, got {v!r}")
+    if len(set(value)) != len(value):
+        raise NnhwError(f"{_option(field)}: {what}s must differ, got {list(value)}")
+    return tuple(int(v) for v in value)
+
+
+def _names(value: Any, field: str, choices: tuple[str, ...], what: str) -> tuple[str, ...]:
+    if not isinstance(value, tuple | list) or not value:
+        raise NnhwError(f"{_option(field)} needs at least one {what}, got {value!r}")
+    out = []
+    for v in value:
+        if not isinstance(v, str) or v.lower() not in choices:
+            raise NnhwError(
+                f"{_option(field)}: unknown {what} {v!r}; choose from {', '.join(choices)}"
+            )
+        out.append(v.lower())
+    if len(set(out)) != len(out):
+        raise NnhwError(f"{_option(field)}: {what}s must differ, got {', '.join(out)}")
+    return tuple(out)
+
+
+def _int(value: Any, field: str, low: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        raise NnhwError(f"{_option(field)} must be an integer >= {low}, got {value!r}")
+    return int(value)
+
+
+@dataclass(frozen=True)
+class Config:
+    """Settings of `nnhw vanishing-gradients` (field = CLI option with - for _)."""
+
+    depths: tuple[int, ...] = (1, 2, 4, 8, 16)
+    width: int = 64
+    activations: tuple[str, ...] = ("relu", "leaky-relu", "tanh", "sigmoid")
+    inits: tuple[str, ...] = ("standard", "xavier-normal", "he-normal")
+    seeds: int = 5
+    batch_size: int = 32
+    batches: int = 4
+    epochs: int = 5
+    lr: float = 0.01
+    widths: tuple[int, ...] = (1, 2, 4, 8)
+    samples: int = 2000
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        set_ = object.__setattr__
+        set_(self, "depths", _positive_ints(self.depths, "depths", "depth"))
+        set_(self, "widths", _positive_ints(self.widths, "widths", "width"))
+        set_(
+            self,
+            "activations",
+            _names(self.activations, "activations", ACTIVATION_NAMES, "activation"),
+        )
+        if isinstance(self.inits, tuple | list) and any(
+            isinstance(v, str) and v.lower() == "zero" for v in self.inits
+        ):
+            raise NnhwError(
+                "--inits: 'zero' leaves every hidden gradient exactly 0 (no flow to "
+                f"measure); choose from {', '.join(STUDY_INITS)}"
+            )
+        set_(self, "inits", _names(self.inits, "inits", STUDY_INITS, "init"))
+        for name in ("width", "seeds", "batch_size", "batches", "epochs", "samples"):
+            set_(self, name, _int(getattr(self, name), name, 1))
+        set_(self, "seed", _int(self.seed, "seed", 0))
+        lr = self.lr
+        if isinstance(lr, bool) or not isinstance(lr, int | float) or not math.isfinite(lr):
+            raise NnhwError(f"--lr must be a finite number, got {lr!r}")
+        if lr <= 0:
+            raise NnhwError(f"--lr must be > 0, got {lr!r}")
+        set_(self, "lr", float(lr))
+
+
+def gradient_cells(config: Config) -> list[dict[str, Any]]:
+    """The cells of the gradient sweep: activation x init x depth, plus the shared settings."""
+    shared = {
+        "study": "gradients",
+        "width": config.width,
+        "seeds": config.seeds,
+        "batch_size": config.batch_size,
+        "batches": config.batches,
+        "epochs": config.epochs,
+        "lr": config.lr,
+    }
+    axes = {"activation": config.activations, "init": config.inits, "depth": config.depths}
+    return [{**cell, **shared} for cell in grid(axes)]
+
+
+def dead_relu_cells(config: Config) -> list[dict[str, Any]]:
+    """The cells of the dead-ReLU sweep: one per width."""
+    return [
+        {"study": "dead-relu", "width": w, "depths": config.depths, "samples": config.samples}
+        for w in config.widths
+    ]
+
+
+def compute(config: Config, ctx: RunContext) -> dict[str, pd.DataFrame]:
+    """Both sweeps, the theory table and the summary (module docstring)."""
+    tables: dict[str, pd.DataFrame] = {}
+    try:
+        grads = run_sweep(
+            gradient_flow.run_cell, gradient_cells(config), ctx, config.seed, name="gradients"
+        )
+        tables.update(combine(grads))
+        dead = run_sweep(
+            gradient_flow.run_cell, dead_relu_cells(config), ctx, config.seed, name="dead-relu"
+        )
+        tables.update(combine(dead))
+    except KeyboardInterrupt:
+        raise Interrupted(_derived(tables, config)) from None
+    return _derived(tables, config)
+
+
+def _derived(tables: dict[str, pd.DataFrame], config: Config) -> dict[str, pd.DataFrame]:
+    """`tables` plus theory and (when the layers table exists) summary."""
+    out = dict(tables)
+    out["theory"] = gradient_factors.theory_table(
+        config.activations, config.inits, config.depths, config.width
+    )
+    if "layers" in out:
+        out["summary"] = gradient_factors.summarize(out["layers"], out["theory"])
+        out["vanishing"] = gradient_factors.vanishing_cases(out["summary"])
+    order = ("layers", "training", "theory", "summary", "vanishing", "dead_relu")
+    return {name: out[name] for name in order if name in out}
+
+
+def figures(tables: dict[str, pd.DataFrame], config: Config) -> dict[str, Figure]:
+    from experiments.vanishing_gradients_figures import make_figures
+
+    return make_figures(tables, config)
+
+
+def report(tables: dict[str, pd.DataFrame], config: Config) -> Report:
+    from experiments.vanishing_gradients_report import make_report
+
+    return make_report(tables, config)
+
+
+def headline(tables: dict[str, pd.DataFrame]) -> str:
+    from experiments.vanishing_gradients_report import make_headline
+
+    return make_headline(tables)
+
+
+def metrics(tables: dict[str, pd.DataFrame]) -> dict[str, Any]:
+    from experiments.vanishing_gradients_report import metrics as _metrics
+
+    return _metrics(tables)
