@@ -83,8 +83,8 @@ class _Run:
         return [
             ("Status", self.status),
             ("Run", str(info.get("id", ""))),
-            ("Started", str(info.get("started") or "")),
-            ("Duration", f"{duration:.1f} s" if isinstance(duration, int | float) else "-"),
+            ("Started", str(info.get("started") or "").replace("T", " ")),
+            ("Duration", _duration(duration)),
             ("Seed", "-" if info.get("seed") is None else str(info.get("seed"))),
             ("Versions", ", ".join(f"{k} {v}" for k, v in versions.items()) or "-"),
         ]
@@ -109,6 +109,15 @@ class _Run:
         if self.missing:
             parts.append("Missing: " + ", ".join(self.missing) + ".")
         return " ".join(parts) if parts else None
+
+
+def _duration(seconds: Any) -> str:
+    if not isinstance(seconds, int | float):
+        return "-"
+    if seconds < 60:
+        return f"{seconds:.2g} s" if seconds < 10 else f"{seconds:.0f} s"
+    minutes, sec = divmod(round(seconds), 60)
+    return f"{minutes} min {sec:02d} s" if minutes < 60 else f"{minutes // 60} h {minutes % 60} min"
 
 
 def _gather(rd: RunDir, report: Report, info: dict[str, Any] | None) -> _Run:
@@ -225,8 +234,9 @@ def render_html(rd: RunDir, report: Report, run: _Run) -> str:
             df = run.tables[name]
             more = f" First {rh.MAX_ROWS} of {len(df)} rows." if len(df) > rh.MAX_ROWS else ""
             parts.append(
-                f"<figure>{rh.html_table(df)}<figcaption><b>Table {t_no}.</b> {e(caption)}{more} "
-                f"Data: <code>tables/{e(name)}.csv</code></figcaption></figure>"
+                f"<figure>{rh.html_table(df)}<figcaption><b>Table {t_no}.</b> {e(caption)}{more}"
+                f' <span class="src">Data: <code>tables/{e(name)}.csv</code></span>'
+                "</figcaption></figure>"
             )
         for name, caption in section.figures:
             png_file = rd.path / "plots" / f"{name}.png"
@@ -236,8 +246,9 @@ def render_html(rd: RunDir, report: Report, run: _Run) -> str:
             f_no += 1
             parts.append(
                 f"<figure>{rh.img_tag(png_file.read_bytes(), caption)}<figcaption>"
-                f"<b>Figure {f_no}.</b> {e(caption)} Vector: "
-                f'<a href="plots/{e(name)}.svg">plots/{e(name)}.svg</a></figcaption></figure>'
+                f'<b>Figure {f_no}.</b> {e(caption)} <span class="src">Vector: '
+                f'<a href="plots/{e(name)}.svg">plots/{e(name)}.svg</a></span>'
+                "</figcaption></figure>"
             )
         parts.append("</section>")
     rows = "".join(

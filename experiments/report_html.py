@@ -169,6 +169,7 @@ ol.findings li{margin:.7rem 0}
 .claim{color:var(--muted);font-size:.92rem;margin:.1rem 0}
 figure{margin:1.2rem 0;break-inside:avoid;page-break-inside:avoid}
 figcaption{color:var(--muted);font-size:.9rem;margin-top:.35rem}
+.src{white-space:nowrap}.src::before{content:"· "}
 img{max-width:100%;height:auto;display:block;border:1px solid var(--line);border-radius:4px;
 background:#fff}
 .table-wrap{overflow-x:auto;-webkit-overflow-scrolling:touch;border:1px solid var(--line);
