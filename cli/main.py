@@ -91,3 +91,6 @@ app.add_typer(runs.app, name="runs")
 from cli import batch_scaling  # noqa: E402
 
 app.command("batch-scaling")(batch_scaling.batch_scaling)
+from cli import vanishing_gradients  # noqa: E402
+
+app.command("vanishing-gradients")(vanishing_gradients.vanishing_gradients)

@@ -177,9 +177,13 @@ def report(tables: dict[str, pd.DataFrame], config: Any) -> Report:
             Section(
                 "Training with growing batches",
                 "A seed diverged when its loss became non-finite or ended above its initial "
-                "value; a cell diverged when more than half of its seeds did. A cell is close "
-                f"when it did not diverge and its seed-mean loss stays within a factor "
-                f"{config.curve_factor:g} of the reference cell's at every epoch.",
+                "value; a cell diverged when more than half of its seeds did. The reference is "
+                "the mean reduction at the smallest batch size. A cell is close when it did not "
+                "diverge and its loss curve (geometric mean over seeds) is within a typical factor "
+                f"{config.curve_factor:g} of the reference's: the mean over epochs of "
+                "|ln(L/L_ref)| (curve_gap) is at most ln "
+                f"{config.curve_factor:g}. Plain SGD; every cell starts from the same "
+                "initial weights per seed and draws the same data orders.",
                 tables=[
                     ("training_breaks", "Where each reduction and lr rule breaks"),
                     ("training", "One row per batch size, reduction and lr rule"),
@@ -206,7 +210,7 @@ def metrics(tables: dict[str, pd.DataFrame]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if {"slopes", "fits"} <= tables.keys():
         n = fits.claim_numbers(tables, "init")
-        out.update({k: v for k, v in n.items() if isinstance(v, float)})
+        out.update({k: v for k, v in n.items() if isinstance(v, float) and "predicted" not in k})
     if "training_breaks" in tables:
         for _, r in tables["training_breaks"].iterrows():
             out[f"{r['reduction']}_{r['lr_rule']}_diverges_from"] = int(r["diverges_from"])

@@ -1,0 +1,142 @@
+"""`nnhw batch-scaling`: how the gradient scales with the batch size. Parses the options, builds
+experiments.batch_scaling.Config (options given > --config file > defaults) and hands it to the
+runner. Only typer and the standard library are imported at module level.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from cli.common import (
+    DEFAULT_OUT,
+    ConfigOption,
+    DaskOption,
+    JsonOption,
+    KeepGoingOption,
+    OutOption,
+    QuietOption,
+    ResumeOption,
+    SeedOption,
+    WorkersOption,
+    parse_list,
+    resolve_config,
+    run_study,
+)
+
+
+def _opt(name: str, metavar: str, help: str) -> typer.models.OptionInfo:
+    return typer.Option(f"--{name.replace('_', '-')}", metavar=metavar, help=help,
+                        show_default=False)  # fmt: skip
+
+
+def batch_scaling(
+    ctx: typer.Context,
+    task: Annotated[
+        str | None,
+        _opt(
+            "task",
+            "TASK",
+            "The course's preset net and data: regression, classification. Default: regression.",
+        ),
+    ] = None,
+    samples: Annotated[
+        int | None, _opt("samples", "N", "Size N of the data set (>= 4). Default: 256.")
+    ] = None,
+    batch_sizes: Annotated[
+        str | None,
+        _opt(
+            "batch_sizes",
+            "LIST",
+            "Batch sizes, e.g. 1,8,64 (each 1..N, at least 3). Default: 1, 2, 4, ... up to N.",
+        ),
+    ] = None,
+    minibatches: Annotated[
+        int | None,
+        _opt("minibatches", "M", "Sampled minibatches per batch size (>= 10). Default: 500."),
+    ] = None,
+    pretrain_epochs: Annotated[
+        int | None,
+        _opt(
+            "pretrain_epochs",
+            "N",
+            "Epochs of training (preset optimiser) before the 'trained' "
+            "gradient measurement; 0 measures at initialisation only. Default: 20.",
+        ),
+    ] = None,
+    train_epochs: Annotated[
+        int | None,
+        _opt("train_epochs", "N", "Epochs of the SGD training study per batch size. Default: 20."),
+    ] = None,
+    lr: Annotated[
+        float | None,
+        _opt(
+            "lr",
+            "RATE",
+            "SGD learning rate: fixed, or at the smallest batch size for the "
+            "linear rule (> 0). Default: 0.01.",
+        ),
+    ] = None,
+    seeds: Annotated[
+        int | None, _opt("seeds", "N", "Seeds per training cell, one ensemble. Default: 3.")
+    ] = None,
+    regime_factor: Annotated[
+        float | None,
+        _opt(
+            "regime_factor",
+            "F",
+            "Slope ranges: B <= B_simple/F and B >= F*B_simple (> 1). Default: 4.",
+        ),
+    ] = None,
+    curve_factor: Annotated[
+        float | None,
+        _opt(
+            "curve_factor",
+            "F",
+            "A loss curve is close to the reference when within this "
+            "typical factor (> 1). Default: 1.5.",
+        ),
+    ] = None,
+    workers: WorkersOption = 1,
+    dask: DaskOption = None,
+    resume: ResumeOption = None,
+    keep_going: KeepGoingOption = True,
+    seed: SeedOption = None,
+    out: OutOption = DEFAULT_OUT,
+    config: ConfigOption = None,
+    quiet: QuietOption = False,
+    json_out: JsonOption = False,
+) -> None:
+    """How the gradient scales with the batch size, and what it means for training.
+
+    For the course's preset net and data set, at initialisation and after a short
+    training: the gradient of many sampled minibatches per batch size B with sum and
+    mean reduction; log-log slopes of its norm against B; the noise model
+    E|g_B|^2 = |G|^2 + tr(Sigma)/B (N-B)/(N-1) fitted; the noise scale B_simple =
+    tr(Sigma)/|G|^2 from per-example gradients and from the fit. Then SGD at every B
+    with sum and mean reduction, with a fixed and a linearly scaled learning rate:
+    where each diverges or stops following the small-batch loss curve.
+
+    Exit codes: 0 done, 1 a sweep cell failed, 2 bad input, 130 interrupted
+    (resume with --resume RUN_DIR).
+
+    Examples:
+      nnhw batch-scaling
+      nnhw batch-scaling --task classification --lr 0.05
+      nnhw batch-scaling --samples 1024 --batch-sizes 1,4,16,64,256,1024 --workers 2
+      nnhw batch-scaling --config results/<run>/config.toml   # repeats a run exactly
+    """
+    from experiments import batch_scaling as study
+
+    values = {
+        "task": task, "samples": samples, "minibatches": minibatches,
+        "pretrain_epochs": pretrain_epochs, "train_epochs": train_epochs, "lr": lr,
+        "seeds": seeds, "regime_factor": regime_factor, "curve_factor": curve_factor,
+        "seed": seed,
+        "batch_sizes": None if batch_sizes is None
+        else parse_list(batch_sizes, "--batch-sizes", cast=int),
+    }  # fmt: skip
+    cfg = resolve_config(ctx, study.COMMAND, study.Config, values, config)
+    run_study(study.COMMAND, cfg, out=out, quiet=quiet, json_out=json_out, workers=workers,
+              dask=dask, resume=resume, keep_going=keep_going)  # fmt: skip
