@@ -94,3 +94,6 @@ app.command("batch-scaling")(batch_scaling.batch_scaling)
 from cli import vanishing_gradients  # noqa: E402
 
 app.command("vanishing-gradients")(vanishing_gradients.vanishing_gradients)
+from cli import compare_activations  # noqa: E402
+
+app.command("compare-activations")(compare_activations.compare_activations)

@@ -107,8 +107,15 @@ def measure_at_init(model: MLP, X: Array, Y: Array, batch_size: int) -> dict[str
     return {k: np.sqrt(v / count) for k, v in sums.items()}
 
 
+def children(seed: np.random.SeedSequence, n: int) -> list[np.random.SeedSequence]:
+    """The first n children of `seed`, as `seed.spawn(n)` gives them on a fresh SeedSequence, but
+    without spawn's side effect, so a cell gives the same streams however often it runs."""
+    key = tuple(seed.spawn_key)
+    return [np.random.SeedSequence(seed.entropy, spawn_key=(*key, k)) for k in range(n)]
+
+
 def _member_rngs(seed: np.random.SeedSequence, members: int) -> tuple[Any, list[Any]]:
-    data_ss, *member_ss = seed.spawn(members + 1)
+    data_ss, *member_ss = children(seed, members + 1)
     return np.random.default_rng(data_ss), [np.random.default_rng(s) for s in member_ss]
 
 
@@ -164,7 +171,7 @@ def dead_relu_cell(params: dict[str, Any], seed: np.random.SeedSequence) -> dict
     """Table `dead_relu`: one row per depth for this cell's width."""
     width, samples = params["width"], params["samples"]
     depths = sorted(params["depths"])
-    input_ss, *net_ss = seed.spawn(samples + 1)
+    input_ss, *net_ss = children(seed, samples + 1)
     x = np.random.default_rng(input_ss).standard_normal((samples, 1, width))
     sizes = [width] * (depths[-1] + 1) + [1]
     # Nets are built in chunks to bound memory (each net's generator is its own, so chunking

@@ -290,17 +290,16 @@ def make_headline(tables: Tables) -> str:
 
 
 def metrics(tables: Tables) -> dict[str, Any]:
-    """Numbers for --json: the signal factor per activation/init at the deepest depth."""
+    """Numbers for --json and the terminal summary: per activation/init the signal's fitted and
+    predicted factor at the deepest depth, and the dead-ReLU study's largest |z|."""
     out: dict[str, Any] = {}
-    for r in _cases(tables).itertuples():
-        out[f"{r.activation}/{r.init}"] = {
-            "depth": int(r.depth),
-            "fitted_factor": float(r.fitted_factor),
-            "predicted_factor": float(r.predicted_factor),
-            "first_last_ratio": float(r.first_last_ratio),
-            "vanishes": bool(r.vanishes),
-        }
+    cases = _cases(tables)
+    if len(cases):
+        out["depth"] = int(cases["depth"].max())
+    for r in cases.itertuples():
+        out[f"{r.activation}/{r.init} signal factor"] = float(r.fitted_factor)
+        out[f"{r.activation}/{r.init} predicted"] = float(r.predicted_factor)
     d = tables.get("dead_relu")
     if d is not None and len(d):
-        out["dead_relu_max_abs_z"] = float(d["z_score"].abs().max())
+        out["dead-relu max |z|"] = float(d["z_score"].abs().max())
     return out
