@@ -126,21 +126,33 @@ def findings(history: pd.DataFrame, config: Any) -> list[Finding]:
     return out
 
 
+def _ratio_text(row: pd.Series, first_col: str, last_col: str) -> tuple[str, float]:
+    """(how the ratio reads, the ratio or NaN) of two gradient norms in one history row."""
+    a, b = float(row[first_col]), float(row[last_col])
+    if not (math.isfinite(a) and math.isfinite(b)):
+        return f"undefined ({a} / {b})", math.nan
+    if b == 0:
+        return "undefined (" + (
+            "both gradients are 0" if a == 0 else "the last is 0"
+        ) + ")", math.nan
+    return _fmt(a / b), a / b
+
+
 def _gradient_findings(history: pd.DataFrame, first: pd.Series, last: pd.Series) -> list[Finding]:
     cols = layer_columns(history, "grad_norm_W")
     if len(cols) < 2:
         return []
-    ratios = []
-    for row in (first, last):
-        a, b = float(row[cols[0]]), float(row[cols[-1]])
-        ratios.append(a / b if b > 0 and math.isfinite(a) and math.isfinite(b) else math.nan)
-    n = len(cols)
+    start, r0 = _ratio_text(first, cols[0], cols[-1])
     text = (
-        f"The gradient norm of the first layer over that of the last, ‖dL/dW1‖ / ‖dL/dW{n}‖, is "
-        f"{_fmt(ratios[0])} at initialisation and {_fmt(ratios[1])} at epoch {int(last['epoch'])}"
+        f"The gradient norm of the first layer over that of the last, ‖dL/dW1‖ / "
+        f"‖dL/dW{len(cols)}‖, is {start} at initialisation"
     )
-    if math.isfinite(ratios[0]) and ratios[0] < 0.1:
-        text += f": the first layer receives a gradient {_fmt(1 / ratios[0])} times smaller"
+    if int(last["epoch"]) != int(first["epoch"]):
+        text += f" and {_ratio_text(last, cols[0], cols[-1])[0]} at epoch {int(last['epoch'])}"
+    if r0 == 0:
+        text += ": at initialisation the first layer receives no gradient at all"
+    elif math.isfinite(r0) and r0 < 0.1:
+        text += f": at initialisation the first layer's gradient is {_fmt(1 / r0)} times smaller"
     return [Finding(text + ".")]
 
 
