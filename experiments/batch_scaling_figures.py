@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+from matplotlib.ticker import MaxNLocator
 
 from experiments import batch_scaling_fits as fits
 from experiments.plotting import PALETTE, new_figure
@@ -111,7 +112,7 @@ def sq_norm_figure(tables: dict[str, pd.DataFrame]) -> Figure:
 
 
 def _batch_colors(sizes: list[int]) -> dict[int, Any]:
-    import matplotlib as mpl
+    import matplotlib as mpl  # only for the colour map
 
     cmap = mpl.colormaps["viridis"]
     return {b: cmap(i / max(1, len(sizes) - 1)) for i, b in enumerate(sizes)}
@@ -129,6 +130,7 @@ def training_loss_figure(tables: dict[str, pd.DataFrame]) -> Figure:
     for i, reduction in enumerate(("sum", "mean")):
         for j, rule in enumerate(("fixed", "linear")):
             ax = axes[i][j]
+            diverged = []
             for b in sizes:
                 key = (b, reduction, rule)
                 if key not in mean.index.droplevel(3):
@@ -143,6 +145,11 @@ def training_loss_figure(tables: dict[str, pd.DataFrame]) -> Figure:
                               & (summary["batch_size"] == b)]  # fmt: skip
                 if len(row) and bool(row["diverged"].iloc[0]):
                     ax.plot(c.index[end - 1], shown[-1], "x", color=colors[b], ms=8, mew=2)
+                    diverged.append(str(b))
+            if diverged:  # their lines overlap at the top: name them
+                ax.text(0.98, 0.97, "diverged: B = " + ", ".join(diverged), ha="right", va="top",
+                        transform=ax.transAxes, fontsize=8)  # fmt: skip
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
             ax.set_yscale("log")
             ax.set_ylim(top=top * 1.5)
             rate = "lr fixed" if rule == "fixed" else "lr ∝ B (linear rule)"

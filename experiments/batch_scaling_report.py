@@ -220,9 +220,12 @@ def metrics(tables: dict[str, pd.DataFrame]) -> dict[str, Any]:
 
 def headline(tables: dict[str, pd.DataFrame]) -> str:
     n = fits.claim_numbers(tables, "init")
+    which = "large" if math.isfinite(n["slope_sum_large"]) else "all"
+    where = "at large B" if which == "large" else "over all B"
     text = (
-        f"sum slope {_f(n['slope_sum_large'])} at large B, mean {_f(n['slope_mean_large'])}; "
-        f"B_simple {_f(n['b_simple_direct'])} (fit {_f(n['b_simple_fit'])})"
+        f"|g| slope {where}: sum {_f(n[f'slope_sum_{which}'])}, mean "
+        f"{_f(n[f'slope_mean_{which}'])}; B_simple {_f(n['b_simple_direct'])} "
+        f"(fit {_f(n['b_simple_fit'])})"
     )
     if "training_breaks" in tables:
         br = tables["training_breaks"].set_index(["reduction", "lr_rule"])

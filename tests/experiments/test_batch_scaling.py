@@ -15,7 +15,7 @@ from experiments import batch_scaling as bs
 from experiments import batch_scaling_fits as fits
 from experiments import batch_scaling_measure as bm
 from experiments.batch_scaling_report import claim_verdict, headline, metrics, report
-from experiments.context import RunContext
+from experiments.context import Interrupted, RunContext
 
 SMALL = {"samples": 64, "minibatches": 500, "pretrain_epochs": 5, "train_epochs": 5, "seeds": 2}
 
@@ -170,6 +170,21 @@ def test_verdict_flips_when_the_slope_is_not_proportional(small) -> None:
     perturbed["slopes"] = s
     assert claim_verdict(perturbed, "init", config.regime_factor)[0] == "refuted"
     assert claim_verdict(tables, "init", config.regime_factor)[0].startswith("holds only when")
+
+
+def test_ctrl_c_during_training_keeps_the_gradient_tables(monkeypatch: pytest.MonkeyPatch) -> None:
+    def interrupted(params: dict, seed: np.random.SeedSequence) -> dict:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(bs, "train_cell", interrupted)
+    config = bs.Config(samples=16, minibatches=10, pretrain_epochs=0)
+    with pytest.raises(Interrupted) as exc:
+        bs.compute(config, RunContext())
+    tables = exc.value.tables
+    assert set(tables) == {"gradients", "noise", "fits", "slopes"}
+    assert set(bs.figures(tables, config)) == {"gradient_norm", "sq_norm"}
+    titles = [s.title for s in report(tables, config).sections]
+    assert "Training with growing batches" not in titles and "Gradient noise model" in titles
 
 
 # --- fits on exact synthetic data --------------------------------------------------------------
