@@ -1,0 +1,183 @@
+"""`nnhw compare-activations`: the activation study across seeds. Parses the options, builds
+experiments.compare_activations.Config (options given > --config file > the task preset) and
+hands it to the runner, with the sweep options (--workers, --dask, --resume, --keep-going).
+
+Only typer and the standard library are imported here at module level, so `nnhw --help` stays
+fast; choices are checked by the Config against the core's registries, case-insensitively.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from cli.common import (
+    DEFAULT_OUT,
+    ConfigOption,
+    DaskOption,
+    JsonOption,
+    KeepGoingOption,
+    OutOption,
+    QuietOption,
+    ResumeOption,
+    SeedOption,
+    WorkersOption,
+    parse_list,
+    resolve_config,
+    run_study,
+)
+
+# The choices as the help shows them; each must equal its core registry (tested).
+HELP_CHOICES = {
+    "task": "regression, classification",
+    "dataset": "sine, linear, moons, circles, xor, spiral, blobs",
+    "activation": "relu, leaky-relu, tanh, sigmoid, identity",
+    "init": "zero, normal, uniform, standard, xavier-uniform, xavier-normal, he-uniform, he-normal",
+    "optimizer": "sgd, adam",
+}
+PRESET = "Default: the task preset's."
+
+
+def _opt(name: str, metavar: str, help: str) -> typer.models.OptionInfo:
+    return typer.Option(f"--{name}", metavar=metavar, help=help, show_default=False)
+
+
+def compare_activations(
+    ctx: typer.Context,
+    task: Annotated[
+        str | None,
+        _opt(
+            "task",
+            "TASK",
+            f"The course's net: {HELP_CHOICES['task']}. "
+            "Default: the task of --dataset, else classification.",
+        ),
+    ] = None,
+    dataset: Annotated[
+        str | None, _opt("dataset", "NAME", f"Data: {HELP_CHOICES['dataset']}. {PRESET}")
+    ] = None,
+    activations: Annotated[
+        str | None,
+        _opt(
+            "activations",
+            "LIST",
+            f"Hidden activations to compare, comma-separated: {HELP_CHOICES['activation']}. "
+            "Default: relu,leaky-relu,tanh,sigmoid.",
+        ),
+    ] = None,
+    seeds: Annotated[
+        int | None, _opt("seeds", "N", "Seeds (independent nets) per activation. Default: 5.")
+    ] = None,
+    hidden: Annotated[
+        str | None,
+        _opt("hidden", "WIDTHS", f"Hidden layer widths: 64, or 64,64,64,64 for depth 4. {PRESET}"),
+    ] = None,
+    epochs: Annotated[int | None, _opt("epochs", "N", f"Epochs (>= 1). {PRESET}")] = None,
+    lr: Annotated[float | None, _opt("lr", "RATE", f"Learning rate (> 0). {PRESET}")] = None,
+    optimizer: Annotated[
+        str | None, _opt("optimizer", "NAME", f"Optimiser: {HELP_CHOICES['optimizer']}. {PRESET}")
+    ] = None,
+    batch_size: Annotated[
+        int | None, _opt("batch-size", "N", f"Minibatch size (>= 1). {PRESET}")
+    ] = None,
+    init: Annotated[
+        str | None, _opt("init", "NAME", f"Weight initialiser: {HELP_CHOICES['init']}. {PRESET}")
+    ] = None,
+    samples: Annotated[
+        int | None, _opt("samples", "N", f"Points to generate (>= 10). {PRESET}")
+    ] = None,
+    target_loss: Annotated[
+        float | None,
+        _opt(
+            "target-loss",
+            "LOSS",
+            "Training loss whose first epoch is reported (epochs to target). Default: 0.05.",
+        ),
+    ] = None,
+    include_identity: Annotated[
+        bool,
+        typer.Option(
+            "--include-identity",
+            help="Add the identity (linear) baseline and compare it with least squares.",
+        ),
+    ] = False,
+    negative_slope: Annotated[
+        float | None,
+        _opt("negative-slope", "SLOPE", "LeakyReLU's slope for z < 0, in [0, 1). Default: 0.01."),
+    ] = None,
+    bias_shift: Annotated[
+        float | None,
+        _opt(
+            "bias-shift",
+            "B",
+            "Add B to every hidden bias at initialisation (e.g. -3 kills ReLU units). Default: 0.",
+        ),
+    ] = None,
+    timing_repeats: Annotated[
+        int | None,
+        _opt("timing-repeats", "N", "Repeats of each timing measurement. Default: 15."),
+    ] = None,
+    seed: SeedOption = None,
+    workers: WorkersOption = 1,
+    dask: DaskOption = None,
+    resume: ResumeOption = None,
+    keep_going: KeepGoingOption = True,
+    out: OutOption = DEFAULT_OUT,
+    config: ConfigOption = None,
+    quiet: QuietOption = False,
+    json_out: JsonOption = False,
+) -> None:
+    """Train the same net with each hidden activation over several seeds and compare.
+
+    One sweep cell per activation; all seeds of an activation train as one
+    ensemble. Measured: losses, test accuracy or R^2, epochs to a target loss,
+    per-layer gradient norms and the first-to-last ratio, dead and saturated
+    units, the range of the hidden outputs, forward+backward time (as a ratio to
+    ReLU), and with --include-identity the linear net against least squares.
+    The report says which of the course's claims the numbers support.
+
+    Exit codes: 0 done, 1 a sweep cell failed, 2 bad input, 130 interrupted
+    (finished cells are kept: continue with --resume RUN_DIR).
+
+    Examples:
+      nnhw compare-activations
+      nnhw compare-activations --task regression --include-identity
+      nnhw compare-activations --hidden 64,64,64,64 --activations relu,sigmoid
+      nnhw compare-activations --bias-shift -3 --activations relu,leaky-relu
+      nnhw compare-activations --seeds 20 --workers 2
+      nnhw compare-activations --resume results/<run>   # after Ctrl-C
+    """
+    from experiments import compare_activations as study
+
+    values = {
+        "task": task,
+        "dataset": dataset,
+        "seeds": seeds,
+        "epochs": epochs,
+        "lr": lr,
+        "optimizer": optimizer,
+        "batch_size": batch_size,
+        "init": init,
+        "samples": samples,
+        "target_loss": target_loss,
+        "include_identity": include_identity,
+        "negative_slope": negative_slope,
+        "bias_shift": bias_shift,
+        "timing_repeats": timing_repeats,
+        "seed": seed,
+        "activations": None if activations is None else parse_list(activations, "--activations"),
+        "hidden": None if hidden is None else parse_list(hidden, "--hidden", cast=int),
+    }
+    cfg = resolve_config(ctx, study.COMMAND, study.Config, values, config)
+    run_study(
+        study.COMMAND,
+        cfg,
+        out=out,
+        quiet=quiet,
+        json_out=json_out,
+        workers=workers,
+        dask=dask,
+        resume=resume,
+        keep_going=keep_going,
+    )

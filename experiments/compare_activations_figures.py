@@ -1,0 +1,263 @@
+"""The figures of `nnhw compare-activations`, drawn from its tables alone (so `nnhw report` can
+rebuild them). One colour per activation (experiments.plotting.ACTIVATION_COLORS).
+
+- loss_curves: training and test loss over epochs, mean over seeds with a min-max band, the
+  target loss dashed; log scale where the losses span decades.
+- gradient_norms: one panel per activation, ||dL/dW_l|| of every weight layer over epochs
+  (geometric mean over seeds, min-max band), log scale.
+- unit_health: dead-unit fraction and saturated-unit fraction of the hidden layers over epochs
+  (mean over seeds and layers).
+- activation_ranges: min-max range and mean of the hidden layers' outputs per activation, with
+  the lines 0 and +-1 (sigmoid stays inside (0, 1)).
+- timing: forward-plus-backward time relative to the baseline (median, interquartile bars), for
+  the activation alone and for the whole net.
+- decision_boundaries (2-D classification): member 0's output over the plane per activation, the
+  0.5 contour and the test points; fit_curves (1-D regression): member 0's fitted curves.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from experiments.plotting import PALETTE, color_for, colors_for, new_figure, spans_decades
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+Tables = dict[str, pd.DataFrame]
+
+
+def activations(df: pd.DataFrame) -> list[str]:
+    """The activations of a table, in the order they first appear (the configured order)."""
+    return list(dict.fromkeys(df["activation"].astype(str)))
+
+
+def _finite(values: Any) -> np.ndarray:
+    v = np.asarray(values, dtype=np.float64)
+    return v[np.isfinite(v)]
+
+
+def _log_scale(ax: Any, values: Any) -> None:
+    if spans_decades(_finite(values)):
+        ax.set_yscale("log", nonpositive="mask")
+
+
+def _band(
+    ax: Any, df: pd.DataFrame, column: str, color: str, label: str, geo: bool = False, **line: Any
+) -> None:
+    """Line (mean, or geometric mean) over seeds against epoch, with a min-max band."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        values = df[column].replace([np.inf, -np.inf], np.nan)
+        g = (np.log(values) if geo else values).groupby(df["epoch"])
+        centre = np.exp(g.mean()) if geo else g.mean()
+    lo, hi = values.groupby(df["epoch"]).min(), values.groupby(df["epoch"]).max()
+    ax.plot(centre.index, centre.to_numpy(), color=color, label=label, **line)
+    ax.fill_between(lo.index, lo.to_numpy(), hi.to_numpy(), color=color, alpha=0.15, linewidth=0)
+
+
+def loss_figure(tables: Tables, config: Any) -> Figure:
+    history = tables["history"]
+    fig, axes = new_figure(1, 2, width=9.5, height=3.8, sharey=True)
+    for ax, part in zip(axes, ("train", "test")):
+        for act in activations(history):
+            h = history[history["activation"] == act]
+            _band(ax, h, f"{part}_loss", color_for(act), act)
+        if config is not None and config.target_loss is not None:
+            ax.axhline(
+                config.target_loss,
+                color=PALETTE["black"],
+                linestyle="--",
+                linewidth=1,
+                label=f"target {config.target_loss:g}",
+            )
+        ax.set_xlabel("epoch")
+        ax.set_title(f"{part} loss")
+    _log_scale(axes[0], history[["train_loss", "test_loss"]].to_numpy().ravel())
+    axes[0].set_ylabel("loss (mean over seeds; band: min-max)")
+    axes[1].legend(loc="upper right")
+    return fig
+
+
+def _panels(n: int) -> tuple[int, int]:
+    cols = min(n, 3)
+    return (n + cols - 1) // cols, cols
+
+
+def gradient_figure(tables: Tables) -> Figure:
+    layers = tables["layers"]
+    acts = activations(layers)
+    rows, cols = _panels(len(acts))
+    fig, axes = new_figure(
+        rows, cols, width=3.4 * cols, height=2.9 * rows, squeeze=False, sharey=True
+    )
+    n_layers = int(layers["layer"].max())
+    layer_colors = colors_for([f"W{l}" for l in range(1, n_layers + 1)])
+    for i, ax in enumerate(axes.ravel()):
+        if i >= len(acts):
+            ax.set_visible(False)
+            continue
+        act = acts[i]
+        df = layers[layers["activation"] == act]
+        for l in range(1, n_layers + 1):
+            _band(ax, df[df["layer"] == l], "grad_norm", layer_colors[f"W{l}"], f"W{l}", geo=True)
+        ax.set_title(act, color=color_for(act))
+        if np.any(_finite(df["grad_norm"]) > 0):
+            ax.set_yscale("log", nonpositive="mask")
+        if i % cols == 0:
+            ax.set_ylabel("||dL/dW_l|| (full batch)")
+        if i >= len(acts) - cols:
+            ax.set_xlabel("epoch")
+    axes.ravel()[0].legend(loc="lower left", ncols=2)
+    return fig
+
+
+def unit_health_figure(tables: Tables) -> Figure:
+    layers = tables["layers"].dropna(subset=["act_mean"])  # hidden layers only
+    fig, (ax_dead, ax_sat) = new_figure(1, 2, width=9.5, height=3.6, sharey=True)
+    for ax, column in ((ax_dead, "dead_fraction"), (ax_sat, "saturated_fraction")):
+        for act in activations(layers):
+            df = layers[layers["activation"] == act]
+            if df[column].isna().all():
+                continue  # cannot saturate: no line rather than a line at 0
+            per_epoch = df.groupby("epoch")[column].mean()
+            ax.plot(per_epoch.index, per_epoch.to_numpy(), color=color_for(act), label=act)
+        ax.set_xlabel("epoch")
+        ax.set_ylim(-0.02, 1.02)
+    ax_dead.set_title("dead units (no gradient on any training point)")
+    ax_sat.set_title("saturated units (derivative < 5% of its max)")
+    ax_dead.set_ylabel("fraction of hidden units (mean over seeds, layers)")
+    ax_dead.legend(loc="upper right")
+    return fig
+
+
+def range_figure(tables: Tables) -> Figure:
+    summary = tables["summary"]
+    fig, ax = new_figure(width=6.4, height=3.6)
+    acts = activations(summary)
+    for i, act in enumerate(acts):
+        row = summary[summary["activation"] == act].iloc[0]
+        ax.vlines(i, row["act_min"], row["act_max"], color=color_for(act), linewidth=6)
+        ax.plot(
+            [i],
+            [row["act_mean"]],
+            marker="o",
+            color=PALETTE["black"],
+            markersize=5,
+            label="mean (final epoch)" if i == 0 else None,
+        )
+    for y in (-1.0, 0.0, 1.0):
+        ax.axhline(y, color=PALETTE["black"], linewidth=0.8, linestyle=":" if y else "-")
+    ax.set_xticks(range(len(acts)), acts)
+    ax.set_xlabel("hidden activation")
+    ax.set_ylabel("hidden-layer output (min to max, all epochs)")
+    ax.set_title("Output range of the hidden units")
+    ax.legend(loc="upper left")
+    return fig
+
+
+def timing_figure(tables: Tables) -> Figure:
+    timing = tables["timing"]
+    fig, ax = new_figure(width=6.8, height=3.6)
+    acts = activations(timing)
+    scopes = [("activation", "activation alone"), ("net", "whole net (forward + backward)")]
+    width = 0.38
+    for j, (scope, label) in enumerate(scopes):
+        df = timing[timing["scope"] == scope].set_index("activation").reindex(acts)
+        base = df["median_s"] / df["ratio"]
+        x = np.arange(len(acts)) + (j - 0.5) * width
+        err = np.vstack(
+            [(df["median_s"] - df["q1_s"]) / base, (df["q3_s"] - df["median_s"]) / base]
+        )
+        ax.bar(
+            x,
+            df["ratio"].to_numpy(),
+            width,
+            yerr=err,
+            capsize=3,
+            label=label,
+            color=[color_for(a) for a in acts],
+            alpha=1.0 if j == 0 else 0.5,
+            edgecolor=PALETTE["black"],
+            linewidth=0.6,
+        )
+    baseline = str(timing["baseline"].iloc[0])
+    ax.axhline(1.0, color=PALETTE["black"], linewidth=0.8)
+    ax.set_xticks(range(len(acts)), acts)
+    ax.set_xlabel("hidden activation")
+    ax.set_ylabel(f"time / {baseline}'s time (median)")
+    ax.set_title("Forward + backward cost (solid: activation alone; pale: whole net)")
+    return fig
+
+
+def boundary_figure(tables: Tables) -> Figure:
+    grid, points = tables["decision_grid"], tables["points"]
+    acts = activations(grid)
+    rows, cols = _panels(len(acts))
+    fig, axes = new_figure(
+        rows, cols, width=3.3 * cols, height=3.0 * rows, squeeze=False, sharex=True, sharey=True
+    )
+    n = round(np.sqrt(len(grid[grid["activation"] == acts[0]])))
+    label_colors = colors_for([f"class {c}" for c in sorted(points["label"].unique())])
+    for i, ax in enumerate(axes.ravel()):
+        if i >= len(acts):
+            ax.set_visible(False)
+            continue
+        g = grid[grid["activation"] == acts[i]]
+        x1, x2 = (g[c].to_numpy().reshape(n, n) for c in ("x1", "x2"))
+        p = np.clip(np.nan_to_num(g["p"].to_numpy().reshape(n, n), nan=0.5), 0, 1)
+        ax.contourf(x1, x2, p, levels=np.linspace(0, 1, 11), cmap="RdBu_r", alpha=0.55)
+        ax.contour(x1, x2, p, levels=[0.5], colors=PALETTE["black"], linewidths=1)
+        for label, color in label_colors.items():
+            pts = points[points["label"] == int(label.split()[1])]
+            ax.scatter(pts["x1"], pts["x2"], s=6, color=color, edgecolors="none", label=label)
+        ax.set_title(acts[i], color=color_for(acts[i]))
+        if i % cols == 0:
+            ax.set_ylabel("x2")
+        if i >= len(acts) - cols:
+            ax.set_xlabel("x1")
+        ax.grid(False)
+    axes.ravel()[0].legend(loc="lower left", markerscale=2)
+    return fig
+
+
+def fit_figure(tables: Tables) -> Figure:
+    curve, points = tables["fit_curve"], tables["points"]
+    fig, ax = new_figure(width=6.4, height=3.8)
+    ax.scatter(
+        points["x1"],
+        points["y"],
+        s=6,
+        color=PALETTE["black"],
+        alpha=0.4,
+        edgecolors="none",
+        label="test points",
+    )
+    for act in activations(curve):
+        c = curve[curve["activation"] == act]
+        ax.plot(c["x1"], c["y_hat"], color=color_for(act), label=act)
+    ax.set_xlabel("x1")
+    ax.set_ylabel("y (seed 0's prediction)")
+    ax.legend(loc="best")
+    return fig
+
+
+def figures(tables: Tables, config: Any) -> dict[str, Figure]:
+    """Every figure whose tables exist (a partial run draws what it can)."""
+    out: dict[str, Figure] = {}
+    if "history" in tables:
+        out["loss_curves"] = loss_figure(tables, config)
+    if "layers" in tables:
+        out["gradient_norms"] = gradient_figure(tables)
+        out["unit_health"] = unit_health_figure(tables)
+    if "summary" in tables:
+        out["activation_ranges"] = range_figure(tables)
+    if "timing" in tables:
+        out["timing"] = timing_figure(tables)
+    if "decision_grid" in tables and "points" in tables and "label" in tables["points"]:
+        out["decision_boundaries"] = boundary_figure(tables)
+    if "fit_curve" in tables and "points" in tables and "y" in tables["points"]:
+        out["fit_curves"] = fit_figure(tables)
+    return out

@@ -1,0 +1,244 @@
+"""The findings of `nnhw compare-activations`, computed from its tables alone.
+
+Each finding reads the summary, timing and linear_baseline tables and quotes their numbers (3
+significant digits); where a finding tests a claim of the course's homework it carries the claim
+and a verdict computed from those numbers:
+- 1.3(b) ReLU trains faster than sigmoid: fewer seeds of sigmoid reach the target loss, or the
+  same number later (mean epochs to the target) -> supported.
+- 1.3(b) sigmoid's gradient vanishes, ReLU's does not: the first-to-last layer gradient ratio of
+  sigmoid against ReLU's, at initialisation and over training.
+- 1.4(d) LeakyReLU has no dead units (ReLU's can die): LeakyReLU's peak dead fraction is 0.
+- 1.4(d) sigmoid is "normalized to [-1, 1]": refuted when no sigmoid output is negative;
+  sigmoid's output has a non-zero mean: supported when its mean exceeds 0.1.
+- 1.4(d) LeakyReLU costs more than ReLU: its median time ratio on the same arrays > 1.05.
+- 1.4(c) two linear layers are one: the identity net equals its composed affine map up to
+  rounding (relative error <= 1e-9) and its test metric is within 0.02 of least squares'.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from experiments.report import Finding
+
+Tables = dict[str, pd.DataFrame]
+COLLAPSE_TOL = 1e-9
+METRIC_TOL = 0.02
+COST_MARGIN = 1.05
+
+
+def fmt(x: Any) -> str:
+    """A number as findings quote it: 3 significant digits, integers whole."""
+    x = float(x)
+    if not np.isfinite(x):
+        return "n/a"
+    if x.is_integer() and abs(x) < 1e6:
+        return str(int(x))
+    return f"{x:.3g}"
+
+
+def metric_name(summary: pd.DataFrame) -> str:
+    return "accuracy" if "test_accuracy" in summary.columns else "r2"
+
+
+def _row(summary: pd.DataFrame, act: str) -> pd.Series | None:
+    rows = summary[summary["activation"] == act]
+    return rows.iloc[0] if len(rows) else None
+
+
+def _epochs(row: pd.Series) -> str:
+    if int(row["reached"]) == 0:
+        return "never"
+    seeds = f"{int(row['reached'])} of {int(row['seeds'])} seeds"
+    return f"in {fmt(row['epochs_to_target'])} epochs ({seeds})"
+
+
+def _faster(a: pd.Series, b: pd.Series) -> bool:
+    """a reached the target in more seeds, or in as many and sooner (mean epochs)."""
+    if int(a["reached"]) != int(b["reached"]):
+        return int(a["reached"]) > int(b["reached"])
+    return int(a["reached"]) > 0 and float(a["epochs_to_target"]) < float(b["epochs_to_target"])
+
+
+def speed_finding(s: pd.DataFrame) -> Finding | None:
+    relu, sig = _row(s, "relu"), _row(s, "sigmoid")
+    if relu is None or sig is None:
+        return None
+    depth = int(relu["depth"])
+    text = (
+        f"With {depth} hidden layer{'s' if depth > 1 else ''}, ReLU reached the target "
+        f"training loss {fmt(relu['target_loss'])} {_epochs(relu)}, sigmoid {_epochs(sig)}; "
+        f"final training loss {fmt(relu['final_train_loss'])} against "
+        f"{fmt(sig['final_train_loss'])}."
+    )
+    if depth == 1:
+        text += " This net has one hidden layer; the claim is about deeper ones (see --hidden)."
+    verdict = "supported" if _faster(relu, sig) else "refuted"
+    return Finding(text, verdict, "ReLU trains faster than sigmoid in deeper nets (1.3(b)).")
+
+
+def vanishing_finding(s: pd.DataFrame) -> Finding | None:
+    relu, sig = _row(s, "relu"), _row(s, "sigmoid")
+    if relu is None or sig is None:
+        return None
+    text = (
+        f"The first layer's weight gradient was {fmt(sig['grad_ratio_init'])} times the last "
+        f"layer's for sigmoid at initialisation and {fmt(sig['grad_ratio'])} over training "
+        f"(geometric mean), against {fmt(relu['grad_ratio_init'])} and "
+        f"{fmt(relu['grad_ratio'])} for ReLU"
+    )
+    tanh = _row(s, "tanh")
+    if tanh is not None:
+        text += f" and {fmt(tanh['grad_ratio_init'])} and {fmt(tanh['grad_ratio'])} for tanh"
+    text += f" (depth {int(relu['depth'])})."
+    at_init = sig["grad_ratio_init"] < relu["grad_ratio_init"]
+    training = sig["grad_ratio"] < relu["grad_ratio"]
+    if at_init and training:
+        verdict = "supported"
+    elif training:
+        verdict = "holds only when training, not at initialisation"
+    elif at_init:
+        verdict = "holds only at initialisation, not over training"
+    else:
+        verdict = "refuted"
+    return Finding(
+        text,
+        verdict,
+        "Sigmoid's gradient vanishes towards the first layers, ReLU's does not (1.3(b)).",
+    )
+
+
+def dead_finding(s: pd.DataFrame) -> Finding | None:
+    leaky, relu = _row(s, "leaky-relu"), _row(s, "relu")
+    if leaky is None:
+        return None
+    peak = fmt(leaky["dead_fraction_peak"])
+    text = f"LeakyReLU's largest dead-unit fraction over training was {peak}"
+    if relu is not None:
+        text += (
+            f"; ReLU's was {fmt(relu['dead_fraction_peak'])} "
+            f"({fmt(relu['dead_fraction'])} at the end)"
+        )
+        if float(relu["dead_fraction_peak"]) == 0:
+            text += ", so no ReLU unit died here either (a negative --bias-shift provokes it)"
+    verdict = "supported" if float(leaky["dead_fraction_peak"]) == 0 else "refuted"
+    return Finding(text + ".", verdict, "LeakyReLU units do not die; ReLU units can (1.4(d)).")
+
+
+def range_findings(s: pd.DataFrame) -> list[Finding]:
+    sig = _row(s, "sigmoid")
+    if sig is None:
+        return []
+    text = (
+        f"Sigmoid's hidden outputs ranged from {fmt(sig['act_min'])} to "
+        f"{fmt(sig['act_max'])}, never negative"
+    )
+    tanh = _row(s, "tanh")
+    if tanh is not None:
+        text += (
+            f"; tanh's ranged from {fmt(tanh['act_min'])} to {fmt(tanh['act_max'])}: "
+            "tanh, not sigmoid, is the symmetric one"
+        )
+    out = [
+        Finding(
+            text + ".",
+            "refuted" if float(sig["act_min"]) >= 0 else "supported",
+            'Sigmoid is "normalized to [-1, 1]" (1.4(d)).',
+        )
+    ]
+    mean = f"Sigmoid's mean hidden output at the end was {fmt(sig['act_mean'])}"
+    if tanh is not None:
+        mean += f", tanh's {fmt(tanh['act_mean'])}"
+    out.append(
+        Finding(
+            mean + ".",
+            "supported" if float(sig["act_mean"]) > 0.1 else "refuted",
+            "Sigmoid's output has a non-zero mean (1.4(d)).",
+        )
+    )
+    return out
+
+
+def cost_finding(s: pd.DataFrame, timing: pd.DataFrame | None) -> Finding | None:
+    leaky = _row(s, "leaky-relu")
+    if leaky is None or timing is None or str(timing["baseline"].iloc[0]) != "relu":
+        return None
+    t = timing[(timing["activation"] == "leaky-relu") & (timing["scope"] == "activation")]
+    repeats = int(t["repeats"].iloc[0]) if len(t) else 0
+    text = (
+        f"On the same arrays, LeakyReLU's forward plus backward pass took "
+        f"{fmt(leaky['time_ratio'])} times ReLU's (median of {repeats} repeats), and a whole "
+        f"forward-backward step of the net {fmt(leaky['time_ratio_net'])} times; wall-clock "
+        "times are noisy, see the timing table for the spread."
+    )
+    verdict = "supported" if float(leaky["time_ratio"]) > COST_MARGIN else "refuted"
+    return Finding(text, verdict, "LeakyReLU is computationally more expensive than ReLU (1.4(d)).")
+
+
+def linear_finding(s: pd.DataFrame, lb: pd.DataFrame | None) -> Finding | None:
+    if lb is None or not len(lb):
+        return None
+    metric = metric_name(s)
+    row = _row(s, "identity")
+    # the summary's mean over seeds (the same final nets), else the baseline table's
+    net = float(row[f"test_{metric}"]) if row is not None else float(lb["test_metric"].mean())
+    collapse, ls = float(lb["collapse_error"].max()), float(lb["test_metric_lstsq"].iloc[0])
+    text = (
+        f"With identity hidden units the trained net equals one affine map x -> A x + c "
+        f"(A the product of its weight matrices) to a relative error of {fmt(collapse)}; its "
+        f"test {'accuracy' if metric == 'accuracy' else 'R^2'} was {fmt(net)} against "
+        f"{fmt(ls)} for least squares on the same data"
+    )
+    dist = lb["map_distance"].dropna()
+    if len(dist):
+        text += f", and its map lay at most {fmt(dist.max())} (relative) from the least-squares one"
+    ok = collapse <= COLLAPSE_TOL and abs(net - ls) <= METRIC_TOL
+    return Finding(
+        text + ".",
+        "supported" if ok else "refuted",
+        "Two linear layers are one linear layer (1.4(c)).",
+    )
+
+
+def overview_finding(s: pd.DataFrame) -> Finding:
+    metric = metric_name(s)
+    parts = [
+        f"{a} {fmt(m)} ± {fmt(sd)}"
+        for a, m, sd in zip(s["activation"], s[f"test_{metric}"], s[f"test_{metric}_std"])
+    ]
+    best = (
+        s.loc[s[f"test_{metric}"].idxmax(), "activation"]
+        if s[f"test_{metric}"].notna().any()
+        else "none"
+    )
+    label = "accuracy" if metric == "accuracy" else "R^2"
+    text = f"Test {label} (mean ± std over seeds): {'; '.join(parts)}; best: {best}."
+    diverged = s[s["diverged"] > 0]
+    if len(diverged):
+        text += (
+            " Diverged seeds: "
+            + ", ".join(
+                f"{a} {int(n)}" for a, n in zip(diverged["activation"], diverged["diverged"])
+            )
+            + "."
+        )
+    return Finding(text)
+
+
+def findings(tables: Tables) -> list[Finding]:
+    s = tables["summary"]
+    out = [overview_finding(s)]
+    for f in (speed_finding(s), vanishing_finding(s), dead_finding(s)):
+        if f is not None:
+            out.append(f)
+    out += range_findings(s)
+    for f in (
+        cost_finding(s, tables.get("timing")),
+        linear_finding(s, tables.get("linear_baseline")),
+    ):
+        if f is not None:
+            out.append(f)
+    return out
