@@ -25,7 +25,8 @@ of every epoch). Changing, say, the initialiser leaves the data and the batch or
 Preprocessing: inputs, and regression targets, are standardised with training-set statistics;
 losses are on that scale, the tables and plots report predictions in original units.
 
-Ctrl-C during training raises `Interrupted` carrying the history of the finished epochs.
+Ctrl-C during training raises `Interrupted` carrying the history of the finished epochs and the
+prediction tables of the net as it was at the last of them.
 """
 
 from __future__ import annotations
@@ -142,7 +143,10 @@ def compute(config: Config, ctx: RunContext) -> dict[str, pd.DataFrame]:
     history = History()
     tracker = ctx.progress("epochs", int(config.epochs or 0))
 
+    recorded = model.flat.copy()  # the parameters of the last recorded epoch
+
     def on_epoch(epoch: int, record: dict[str, np.ndarray]) -> None:
+        recorded[:] = model.flat
         if epoch > 0:
             tracker.advance()
 
@@ -160,7 +164,12 @@ def compute(config: Config, ctx: RunContext) -> dict[str, pd.DataFrame]:
             on_epoch=on_epoch,
         )
     except KeyboardInterrupt:
-        raise Interrupted(_history_tables(history, config, prep)) from None
+        # Predictions of the net as it was at the last recorded epoch, not mid-epoch.
+        tables = _history_tables(history, config, prep)
+        if len(tables["history"]):
+            model.flat[:] = recorded
+            tables.update(prediction_tables(config, prep, model, diverged=history.diverged))
+        raise Interrupted(tables) from None
     finally:
         tracker.close()
     tables = _history_tables(history, config, prep)

@@ -32,6 +32,10 @@ def _pct(value: float) -> str:
     return "n/a" if not math.isfinite(value) else f"{100 * value:.1f}%"
 
 
+def _article(word: str) -> str:
+    return f"{'an' if word[:1] in 'aeiou' else 'a'} {word}"
+
+
 def _metric(history: pd.DataFrame) -> tuple[str, str]:
     """(column suffix, readable name) of the quality metric."""
     return ("accuracy", "accuracy") if "train_accuracy" in history else ("r2", "R²")
@@ -108,6 +112,14 @@ def findings(history: pd.DataFrame, config: Any) -> list[Finding]:
             )
         )
     d = diverged_epoch(history)
+    planned = int(config.epochs)
+    if d is None and epochs < planned:
+        out.append(
+            Finding(
+                f"Training stopped after {epochs} of {planned} epochs (interrupted); every "
+                f"number here describes the net at epoch {epochs}."
+            )
+        )
     if d is not None:
         bad = float(history.loc[history["epoch"] == d, "train_loss"].iloc[0])
         out.append(
@@ -198,8 +210,8 @@ def report(tables: dict[str, pd.DataFrame], config: Any) -> Report:
     if history is None or not len(history):
         return Report(title, "No epoch finished, so there is nothing to report yet.", [], [])
     summary = (
-        f"A {'-'.join(str(h) for h in config.hidden)} hidden-unit {config.activation} net with a "
-        f"{config.output_activation} output, trained with {config.optimizer} (lr "
+        f"A {'-'.join(str(h) for h in config.hidden)} hidden-unit {config.activation} net with "
+        f"{_article(config.output_activation)} output, trained with {config.optimizer} (lr "
         f"{_fmt(float(config.lr))}) on the {config.loss} loss: {headline(tables)}."
     )
     sections = [

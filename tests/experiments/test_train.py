@@ -250,6 +250,38 @@ def test_ctrl_c_keeps_the_finished_epochs():
     assert np.isfinite(h["train_loss"]).all()
 
 
+def test_ctrl_c_mid_epoch_reports_the_net_of_the_last_recorded_epoch(monkeypatch):
+    """Interrupted in the middle of epoch 4: the predictions are those of the 3-epoch net."""
+    from core.optim import make_optimizer
+
+    def interrupting(*args, **kwargs):
+        opt, steps = make_optimizer(*args, **kwargs), [0]
+        inner = opt.step
+
+        def step(model):
+            steps[0] += 1
+            if steps[0] == 3 * 5 + 2:  # 160 training points in batches of 32: 5 steps per epoch
+                raise KeyboardInterrupt
+            inner(model)
+
+        opt.step = step
+        return opt
+
+    monkeypatch.setattr(train, "make_optimizer", interrupting)
+    with pytest.raises(Interrupted) as info:
+        train.compute(Config(task="classification", **SMALL), RunContext())
+    got = info.value.tables
+    assert got["history"]["epoch"].tolist() == [0, 1, 2, 3]
+    monkeypatch.undo()
+    _, full = run(task="classification", **{**SMALL, "epochs": 3})
+    for name in ("history", "test_points", "decision_grid"):
+        pd.testing.assert_frame_equal(got[name], full[name])
+    texts = " ".join(
+        f.text for f in train.report(got, Config(task="classification", **SMALL)).findings
+    )
+    assert "stopped after 3 of 5 epochs (interrupted)" in texts
+
+
 def test_progress_advances_once_per_epoch():
     seen = []
 
