@@ -242,6 +242,8 @@ def run_study(
         print(f"nnhw: error: {outcome.message or 'the run failed'}", file=sys.stderr)
     elif outcome.status == "diverged":
         print(f"nnhw: warning: {outcome.headline}", file=sys.stderr)
+    elif outcome.exit_code == 1 and outcome.message:
+        print(f"nnhw: error: {outcome.message}", file=sys.stderr)
     if json_out:
         payload = {
             "run_dir": str(path),

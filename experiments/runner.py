@@ -11,6 +11,9 @@ status in run.json. Statuses and exit codes:
   SweepFailed (its message becomes `Outcome.message`, the report is built from nothing);
 - failed with the exception re-raised when compute raises; an NnhwError (bad input found while
   computing, e.g. an unreadable CSV) removes the fresh, still empty run directory first.
+Optional study hook `check(tables, config) -> str`: a non-empty message makes a completed run
+exit 1 with that message (e.g. `nnhw verify --strict` when a verdict differs from the expected
+one); the run's status stays completed and run.json records the message as `check_failed`.
 Optional study hook `metrics(tables) -> dict` gives the numbers for `--json` (default: the single
 row of a `summary` table, if there is one).
 
@@ -164,6 +167,11 @@ def execute(
             for name, df in tables.items():
                 rd.write_table(name, df)
             tables = rd.read_tables()  # what the report and a later rebuild both see
+            check = ""
+            if status == "completed" and hasattr(mod, "check"):
+                check = str(mod.check(tables, config))
+                if check:
+                    fields["check_failed"] = check
             info = {**rd.run_json(), **fields, "status": status}
             _write_outputs(rd, mod, config, tables, info)
             fields["headline"] = _safe_headline(mod, tables)  # for `nnhw runs`
@@ -176,10 +184,10 @@ def execute(
     return Outcome(
         rd,
         status,
-        EXIT_CODES[status],
+        1 if check else EXIT_CODES[status],
         fields["headline"],
         _metrics(mod, tables),
-        message=message,
+        message=check or message,
         summary=tables.get("summary"),
     )
 

@@ -1,0 +1,69 @@
+"""`nnhw verify`: every claim of the course's theory, tested, in one report. Parses the options,
+builds experiments.verify.Config (options given > --config file > defaults) and hands it to the
+runner. Only typer and the standard library are imported at module level.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from cli.common import (
+    DEFAULT_OUT,
+    ConfigOption,
+    JsonOption,
+    OutOption,
+    QuietOption,
+    SeedOption,
+    resolve_config,
+    run_study,
+)
+
+
+def verify(
+    ctx: typer.Context,
+    thorough: Annotated[
+        bool | None,
+        typer.Option(
+            "--thorough/--quick",
+            help="Run the sub-studies at full size (minutes) instead of reduced size (seconds).",
+            show_default=False,
+        ),
+    ] = None,
+    strict: Annotated[
+        bool | None,
+        typer.Option(
+            "--strict/--no-strict",
+            help="Exit 1 when a verdict differs from the expected one (for CI).",
+            show_default=False,
+        ),
+    ] = None,
+    seed: SeedOption = None,
+    out: OutOption = DEFAULT_OUT,
+    config: ConfigOption = None,
+    quiet: QuietOption = False,
+    json_out: JsonOption = False,
+) -> None:
+    """Test every claim of the course's two-layer-net theory and write one report.
+
+    Claim by claim (homework sections 1.2 to 1.4): the derivatives of both course nets
+    against finite differences and PyTorch autograd (when installed); the training loop;
+    zero initialisation; vanishing gradients with sigmoid, tanh and ReLU; softmax as a
+    smooth argmax and where it overflows; two linear layers being one; ReLU, LeakyReLU,
+    tanh and sigmoid's pros and cons; how the gradient grows with the batch size. Each
+    claim gets its numbers and a verdict: supported, refuted, or holds only when ...
+
+    Exit codes: 0 done, 1 with --strict when a verdict differs from the expected one,
+    2 bad input, 130 interrupted.
+
+    Examples:
+      nnhw verify
+      nnhw verify --thorough --seed 3
+      nnhw verify --strict --quiet --json
+    """
+    from experiments import verify as study
+
+    values = {"thorough": thorough, "strict": strict, "seed": seed}
+    cfg = resolve_config(ctx, study.COMMAND, study.Config, values, config)
+    run_study(study.COMMAND, cfg, out=out, quiet=quiet, json_out=json_out)
