@@ -97,3 +97,6 @@ app.command("vanishing-gradients")(vanishing_gradients.vanishing_gradients)
 from cli import compare_activations  # noqa: E402
 
 app.command("compare-activations")(compare_activations.compare_activations)
+from cli import verify  # noqa: E402
+
+app.command("verify")(verify.verify)
