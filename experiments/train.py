@@ -31,6 +31,7 @@ prediction tables of the net as it was at the last of them.
 
 from __future__ import annotations
 
+import itertools
 import json
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -54,6 +55,8 @@ from experiments.train_report import headline, metrics, report, status
 COMMAND = "train"
 GRID_POINTS = 120  # per axis of the decision grid
 CURVE_POINTS = 200
+MAX_PARAMS = 50_000_000
+MAX_CELLS = 250_000_000  # samples x units of one full-batch forward pass (2 GB in float64)
 
 __all__ = ["COMMAND", "Config", "compute", "figures", "headline", "metrics", "report", "status"]
 
@@ -102,6 +105,8 @@ def prepare(config: Config, rng: np.random.Generator | None = None) -> Prepared:
     else:
         assert ds.y is not None
         n_out = ds.y.shape[1]
+    sizes = (ds.X.shape[1], *tuple(config.hidden or ()), n_out)
+    _check_size(sizes, ds.n_samples)
     dtype = np.dtype(config.dtype)
     x_scale = Standardizer.fit(train.X)
     y_scale = None if config.classification else Standardizer.fit(targets(train, n_out))
@@ -118,8 +123,27 @@ def prepare(config: Config, rng: np.random.Generator | None = None) -> Prepared:
         labels_train=train.labels,
         labels_test=test.labels,
     )
-    sizes = (ds.X.shape[1], *tuple(config.hidden or ()), n_out)
     return Prepared(ds, train, test, x_scale, y_scale, sizes, data)
+
+
+def count_params(sizes: tuple[int, ...]) -> int:
+    """Weights and biases of a net with layer sizes `sizes`."""
+    return sum(n_out * n_in + n_out for n_in, n_out in itertools.pairwise(sizes))
+
+
+def _check_size(sizes: tuple[int, ...], n_samples: int) -> None:
+    """NnhwError (not a MemoryError later) for nets or data far beyond what nnhw is for."""
+    n_params = count_params(sizes)
+    if n_params > MAX_PARAMS:
+        raise NnhwError(
+            f"--hidden: a {'-'.join(map(str, sizes))} net has {n_params:,} parameters; nnhw "
+            f"trains small nets (at most {MAX_PARAMS:,})"
+        )
+    if n_samples * sum(sizes) > MAX_CELLS:
+        raise NnhwError(
+            f"--hidden / --samples: {n_samples:,} samples through a {'-'.join(map(str, sizes))} "
+            f"net need more than {MAX_CELLS * 8 // 10**9} GB per forward pass; use fewer of either"
+        )
 
 
 def build(config: Config, prep: Prepared, rng: np.random.Generator) -> MLP:
@@ -219,7 +243,7 @@ def history_table(history: History, config: Config) -> pd.DataFrame:
 
 def dataset_table(config: Config, prep: Prepared) -> pd.DataFrame:
     ds = prep.dataset
-    n_params = sum(o * i + o for i, o in zip(prep.sizes[:-1], prep.sizes[1:]))
+    n_params = count_params(prep.sizes)
     row = {
         "name": ds.name if config.csv is None else Path(str(config.csv)).name,
         "task": ds.task,

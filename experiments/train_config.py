@@ -34,6 +34,7 @@ from core.presets import PRESETS
 
 DTYPES: tuple[str, ...] = ("float32", "float64")
 SOFTMAX_CE = "softmax-cross-entropy"
+MAX_SAMPLES = 10_000_000
 
 
 def option(field: str) -> str:
@@ -168,8 +169,8 @@ def _resolve(c: Config) -> dict[str, Any]:
         r["samples"] = _number(
             preset.n_samples if r["samples"] is None else r["samples"], "samples", int
         )
-        if r["samples"] < 2:
-            raise NnhwError(f"--samples must be >= 2, got {r['samples']}")
+        if not 2 <= r["samples"] <= MAX_SAMPLES:
+            raise NnhwError(f"--samples must be in [2, {MAX_SAMPLES}], got {r['samples']}")
         if r["noise"] is not None:
             r["noise"] = _number(r["noise"], "noise")
             if r["noise"] < 0:

@@ -74,6 +74,12 @@ CASES = {
     "test fraction zero": (plain("--test-fraction", "0"), "--test-fraction"),
     "test fraction above one": (plain("--test-fraction", "1.5"), "--test-fraction"),
     "samples too few": (plain("--samples", "1"), "--samples"),
+    "samples beyond memory": (plain("--samples", "100000000000"), "--samples"),
+    "net beyond memory": (plain("--hidden", "100000,100000"), "--hidden"),
+    "data through net beyond memory": (
+        plain("--samples", "5000000", "--hidden", "4096"),
+        "--hidden",
+    ),
     "csv missing": (plain("--csv", "no-such.csv", "--target", "y"), "no-such.csv"),
     "csv is a directory": (csv_is_directory, "folder.csv"),
     "csv empty": (csv_file(""), "d.csv"),
