@@ -97,7 +97,8 @@ def fitted_factors(layers: pd.DataFrame) -> pd.DataFrame:
     """One row per activation x init x depth (>= 2) x quantity: fitted factor, spread over seeds
     and first/last ratio, from the tidy `layers` table (columns as gradient_flow.LAYER_COLUMNS)."""
     hidden = hidden_layers(layers)
-    hidden = hidden[hidden["depth"] >= 2].sort_values([*KEYS, "seed", "layer"])
+    # Cases keep the order of the table (the sweep's: --activations, --inits, --depths as given).
+    hidden = hidden[hidden["depth"] >= 2].sort_values(["seed", "layer"], kind="stable")
     rows = []
     for key, g in hidden.groupby(KEYS, sort=False):
         for quantity, (column, _, direction) in QUANTITIES.items():
@@ -131,7 +132,7 @@ def fitted_factors(layers: pd.DataFrame) -> pd.DataFrame:
 def predicted_factors(theory: pd.DataFrame) -> pd.DataFrame:
     """One row per activation x init x depth (>= 2) x quantity: predicted factor and first/last."""
     rows = []
-    deep = theory[theory["depth"] >= 2].sort_values([*KEYS, "layer"])
+    deep = theory[theory["depth"] >= 2].sort_values("layer", kind="stable")
     for key, g in deep.groupby(KEYS, sort=False):
         for quantity, (_, column, direction) in QUANTITIES.items():
             v = g[column].to_numpy()
