@@ -60,6 +60,7 @@ def runs(ctx: typer.Context, out: OutOption = DEFAULT_OUT, json_out: JsonOption 
     """
     if ctx.invoked_subcommand is not None:
         return
+    from rich import box
     from rich.console import Console
     from rich.markup import escape
     from rich.table import Table
@@ -77,12 +78,21 @@ def runs(ctx: typer.Context, out: OutOption = DEFAULT_OUT, json_out: JsonOption 
     if not entries:
         console.print(escape(f"No runs under {out}."))
         return
-    table = Table(title=escape(f"Runs under {out}"), title_justify="left", header_style="bold")
-    for col in ("id", "command", "status", "started", "duration", "headline"):
-        table.add_column(col, justify="right" if col == "duration" else "left",
-                         overflow="fold", no_wrap=col in ("id", "status"))  # fmt: skip
+    table = Table(
+        title=escape(f"Runs under {out}"),
+        title_justify="left",
+        header_style="bold",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+    )
+    for col in ("id", "command", "status", "started", "duration"):
+        right = col == "duration"
+        table.add_column(
+            col, justify="right" if right else "left", no_wrap=col != "started", overflow="fold"
+        )
+    table.add_column("headline", overflow="fold", ratio=1)
     for e in entries:
-        started = e.started.replace("T", " ")[:19]
+        started = e.started.replace("T", " ")[:16]
         cells = (e.id, e.command, e.status, started, _duration(e.duration_s), e.headline)
         table.add_row(*map(escape, cells))
     console.print(table)

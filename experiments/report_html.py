@@ -172,8 +172,8 @@ figcaption{color:var(--muted);font-size:.9rem;margin-top:.35rem}
 .src{white-space:nowrap}.src::before{content:"· "}
 img{max-width:100%;height:auto;display:block;border:1px solid var(--line);border-radius:4px;
 background:#fff}
-.table-wrap{overflow-x:auto;-webkit-overflow-scrolling:touch;border:1px solid var(--line);
-border-radius:6px}
+.table-wrap{overflow:auto;max-height:32rem;-webkit-overflow-scrolling:touch;
+border:1px solid var(--line);border-radius:6px}
 table{border-collapse:collapse;width:max-content;min-width:100%;font-size:.88rem}
 th,td{padding:.3rem .6rem;border-bottom:1px solid var(--line);text-align:left;
 white-space:nowrap}
@@ -185,7 +185,8 @@ padding-top:.6rem}
 a{color:var(--accent)}
 @media (max-width:40rem){body{font-size:15px}main{padding:1rem .75rem 2rem}h1{font-size:1.4rem}}
 @media print{body{font-size:11pt;background:#fff}main{max-width:none;padding:0}
-h2{break-after:avoid;page-break-after:avoid}.table-wrap{overflow:visible;border:none}
+h2{break-after:avoid;page-break-after:avoid}
+.table-wrap{overflow:visible;max-height:none;border:none}
 table{width:100%;font-size:8.5pt}th,td{white-space:normal}th{position:static}
 img{border:none;max-height:22cm;width:auto}a{color:inherit;text-decoration:none}
 .facts,.notice,pre{background:none;border:1px solid #999}}
