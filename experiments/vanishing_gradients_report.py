@@ -136,21 +136,32 @@ def _training(tables: Tables, config: Any) -> Finding | None:
     r = r[r["depth"] == deepest]
     first, last = int(r["epoch"].min()), int(r["epoch"].max())
     start = r[r["epoch"] == first].set_index(["activation", "init"])["first_last_ratio"]
-    end = r[r["epoch"] == last].set_index(["activation", "init"])["first_last_ratio"]
-    end = end.reindex(start.index)
+    # each case's last epoch with a finite ratio (a diverged ensemble stops early)
+    end = r.sort_values("epoch", kind="stable").groupby(["activation", "init"])["first_last_ratio"]
+    end = end.last().reindex(start.index)
     lo, hi = start.idxmin(), start.idxmax()
     text = (
         f"During {last} epochs of SGD (lr {g3(config.lr)}) at depth {deepest}, the first/last "
         f"hidden-layer ratio of the back-propagated signal's norm went from {g3(start[lo])} to "
         f"{g3(end[lo])} for {lo[0]}/{lo[1]} (the smallest at initialisation) and from "
-        f"{g3(start[hi])} to {g3(end[hi])} for {hi[0]}/{hi[1]}."
+        f"{g3(start[hi])} to {g3(end[hi])} for {hi[0]}/{hi[1]} (the largest)."
     )
+    nets = t.groupby(["activation", "init", "depth", "seed"])["train_loss"]
+    diverged = nets.apply(lambda x: not np.all(np.isfinite(x)))
+    if diverged.any():
+        worst = diverged.groupby(["activation", "init"]).sum().idxmax()
+        text += (
+            f" {int(diverged.sum())} of {len(diverged)} nets diverged (a non-finite loss), "
+            f"most of them {worst[0]}/{worst[1]}; their later epochs are left out."
+        )
     vanished = cases[cases["vanishes"] & (cases["depth"] == deepest)]
     keys = [k for k in zip(vanished["activation"], vanished["init"]) if k in end.index]
     if keys:
+        lo_end, hi_end = g3(end[keys].min()), g3(end[keys].max())
+        span = lo_end if lo_end == hi_end else f"between {lo_end} and {hi_end}"
         text += (
-            f" The {len(keys)} cases whose signal vanished at initialisation end with ratios "
-            f"between {g3(end[keys].min())} and {g3(end[keys].max())}."
+            f" The {len(keys)} case(s) whose signal vanished at initialisation end with a ratio "
+            f"{span}."
         )
     return Finding(text)
 
