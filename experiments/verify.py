@@ -121,7 +121,7 @@ def compute(config: Config, ctx: RunContext) -> Tables:
         raise Interrupted(tables) from None
     finally:
         tracker.close()
-    tables["claims"] = cl.claims_table(all_claims(tables, config))
+    tables["claims"] = claims_table_from(tables, config)
     return tables
 
 
@@ -141,6 +141,11 @@ def all_claims(tables: Tables, config: Config) -> list[cl.Claim]:
         except KeyError:
             continue
     return out
+
+
+def claims_table_from(tables: Tables, config: Config) -> pd.DataFrame:
+    """The claims table as the saved tables give it (what a rebuilt report shows)."""
+    return cl.claims_table(all_claims(tables, config))
 
 
 def strict_failures(tables: Tables) -> list[str]:

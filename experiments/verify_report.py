@@ -102,15 +102,10 @@ def figures(tables: Tables, config: Any) -> dict[str, Figure]:
     return out
 
 
-def _claims(tables: Tables, config: Any) -> pd.DataFrame:
-    from experiments import claims as cl
-    from experiments.verify import all_claims
-
-    return cl.claims_table(all_claims(tables, config))
-
-
 def report(tables: Tables, config: Any) -> Report:
-    c = _claims(tables, config)
+    from experiments.verify import claims_table_from
+
+    c = claims_table_from(tables, config)
     findings = [
         Finding(f"{r.claim} ({r.section}): {r.numbers}", r.verdict, f"{r.section} {r.claim}")
         for r in c.itertuples()

@@ -1,0 +1,115 @@
+"""`nnhw verify`: the default run completes with a verdict and numbers for every claim; verdicts
+come from the data (perturbing the sub-studies' tables flips them); --strict exits 1 when a
+verdict differs from the expected one; bad input exits 2."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from experiments import verify
+from experiments.rundir import RunDir
+from experiments.verify_report import EVIDENCE
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    from cli.main import main
+
+    out = tmp_path_factory.mktemp("verify")
+    with pytest.raises(SystemExit) as exc:
+        main(["verify", "--quiet", "--out", str(out)])
+    (path,) = out.iterdir()
+    return exc.value.code, path
+
+
+def test_default_run_completes_with_every_claim_judged(run):
+    code, path = run
+    assert code == 0
+    rd = RunDir.open(path)
+    assert rd.run_json()["status"] == "completed"
+    claims = rd.read_tables()["claims"]
+    assert len(claims) == 16
+    assert claims["verdict"].str.len().gt(0).all()
+    assert claims["numbers"].str.contains(r"\d").all()
+    assert set(claims["section"]) >= {"1.2(a)", "1.3(a)", "1.3(b)", "1.4(a)", "1.4(b)", "1.4(f)"}
+    html = (path / "report.html").read_text()
+    for cid in claims["id"]:
+        figs, _ = EVIDENCE.get(cid, ([], []))
+        for name in figs:
+            assert (path / "plots" / f"{name}.png").is_file(), name
+    assert "refuted" in html and "holds only when" in html
+
+
+def test_sub_study_tables_are_kept(run):
+    _, path = run
+    names = {p.stem for p in (path / "tables").glob("*.csv")}
+    for study in verify.SUBSTUDIES:
+        assert any(n.startswith(f"{study}.") for n in names), study
+
+
+def _tables(path):
+    return RunDir.open(path).read_tables()
+
+
+def _claim(tables, cid):
+    c = {x.id: x for x in verify.all_claims(tables, verify.Config())}
+    return c[cid].category()
+
+
+def test_vanishing_verdict_flips_with_the_data(run):
+    tables = _tables(run[1])
+    before = _claim(tables, "sigmoid-vanishes")
+    s = tables["vanishing-gradients.summary"]
+    s.loc[s["activation"] == "sigmoid", "fitted_factor"] = 1.0  # sigmoid no longer vanishes
+    assert _claim(tables, "sigmoid-vanishes") != before
+
+
+def test_softmax_verdict_flips_with_the_data(run):
+    tables = _tables(run[1])
+    assert _claim(tables, "softmax-breaks") == "supported"
+    sweep = tables["softmax-stability.sweep"]
+    sweep.loc[sweep["formula"] == "max-shifted", "broken_fraction"] = 0.5
+    assert _claim(tables, "softmax-breaks") != "supported"
+
+
+def test_batch_verdict_flips_with_the_data(run):
+    tables = _tables(run[1])
+    assert _claim(tables, "batch-scaling").startswith("holds only when")
+    tables["batch-scaling.slopes"]["slope"] = 0.5
+    assert _claim(tables, "batch-scaling") == "refuted"
+
+
+def test_strict_fails_when_a_verdict_differs(run):
+    tables = _tables(run[1])
+    assert verify.check(tables, verify.Config(strict=True)) == ""
+    c = tables["claims"]
+    c.loc[c["id"] == "sigmoid-range", "category"] = "supported"
+    msg = verify.check(tables, verify.Config(strict=True))
+    assert msg.startswith("--strict: 1 verdict(s) differ") and "sigmoid-range" in msg
+    assert verify.check(tables, verify.Config(strict=False)) == ""
+
+
+def test_claims_rebuilt_from_saved_tables_are_identical(run):
+    tables = _tables(run[1])
+    again = verify.claims_table_from(tables, verify.Config())
+    saved = tables["claims"]
+    pd.testing.assert_frame_equal(
+        again[["id", "verdict"]].reset_index(drop=True), saved[["id", "verdict"]]
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["--seed", "-1"], "--seed"),
+        (["--thorough", "maybe"], "maybe"),
+        (["--bogus"], "--bogus"),
+    ],
+)
+def test_bad_input_exits_2_with_one_line(invoke, tmp_path, args, needle):
+    code, _, err = invoke("verify", "--out", tmp_path, *args)
+    assert code == 2, err
+    assert len(err.strip().splitlines()) == 1 and needle in err
+    assert "Traceback" not in err
+    assert not list(tmp_path.iterdir())
