@@ -106,10 +106,7 @@ def report(tables: Tables, config: Any) -> Report:
     from experiments.verify import claims_table_from
 
     c = claims_table_from(tables, config)
-    findings = [
-        Finding(f"{r.claim} ({r.section}): {r.numbers}", r.verdict, f"{r.section} {r.claim}")
-        for r in c.itertuples()
-    ]
+    findings = [Finding(r.numbers, r.verdict, f"{r.section} {r.claim}") for r in c.itertuples()]
     sections = [Section(
         "Claims", "Each claim of the course's homework answers, what nnhw measured, and the "
         "verdict. `expected` is the verdict the theory (as corrected here) predicts; "

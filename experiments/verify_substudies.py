@@ -45,7 +45,7 @@ def _vanishing(claim_name: str, cid: str, section: str, text: str, config: Any) 
         return Claim(
             cid, section, text,
             "fitted per-layer factor of the back-propagated signal at the deepest depth, per "
-            "initialisation (vanishing: below 0.5 per layer)",
+            f"initialisation (vanishing: below {vr.VANISHING_FACTOR} per layer)",
             f.text, f.verdict, HOLDS_ONLY, "tables/vanishing-gradients.summary.csv",
         )  # fmt: skip
 
