@@ -57,6 +57,7 @@ class _Run:
     """Everything about the run that the report shows besides the study's own content."""
 
     info: dict[str, Any]
+    cells_done: int
     settings: dict[str, Any]
     tables: dict[str, pd.DataFrame]
     missing_tables: list[str]
@@ -102,6 +103,12 @@ class _Run:
             parts.append("Training diverged (a non-finite loss); see the findings.")
         elif self.status == "running":
             parts.append("This run has not finished yet.")
+        if self.status in ("interrupted", "failed") and self.cells_done:
+            command = self.info.get("command", "<command>")
+            parts.append(
+                f"{self.cells_done} finished sweep cell(s) are saved in cells/; "
+                f"`nnhw {command} --resume <this run directory>` completes the run."
+            )
         failed = self.info.get("failed_cells")
         if failed:
             n = len(failed) if isinstance(failed, list) else failed
@@ -134,6 +141,7 @@ def _gather(rd: RunDir, report: Report, info: dict[str, Any] | None) -> _Run:
     wanted_figures = [n for s in report.sections for n, _ in s.figures]
     return _Run(
         info=info,
+        cells_done=sum(1 for _ in rd.cells_dir.glob("*/*.pkl")) if rd.cells_dir.is_dir() else 0,
         settings=dict(settings),
         tables=tables,
         missing_tables=[n for n in dict.fromkeys(wanted_tables) if n not in tables],

@@ -231,5 +231,7 @@ def rebuild(run_dir: Path) -> RunDir:
     config = config_from_mapping(mod.Config, _saved_settings(rd, command), source)
     tables = rd.read_tables()
     info["status"] = run_status(rd.path)
+    if info["status"] == "running":
+        raise NnhwError(f"{rd.path} is still running (pid {info.get('pid')}); wait for it to end")
     _write_outputs(rd, mod, config, tables, info)
     return rd

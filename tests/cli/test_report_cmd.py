@@ -55,3 +55,24 @@ def test_bad_run_dirs(invoke, tmp_path: Path) -> None:
     (rd.path / "run.json").write_text("{")
     code, _, err = invoke("report", rd.path)
     assert code == 2 and err.count("\n") == 1 and "run.json: unreadable" in err
+
+
+def test_running_run_is_not_rebuilt(invoke, tmp_path: Path) -> None:
+    import os
+
+    rd = execute("fake", fake.Config(), out=tmp_path, argv=["fake"]).rundir
+    rd.update(status="running", pid=os.getpid())  # alive: this process
+    code, _, err = invoke("report", rd.path)
+    assert code == 2 and "is still running" in err
+
+
+def test_interrupted_sweep_report_points_to_resume(invoke, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(fake, "INTERRUPT_AFTER", 0)
+    rd = execute("fake", fake.Config(), out=tmp_path, argv=["fake"]).rundir
+    for i in range(3):
+        (rd.cells_dir / "cell-abc").mkdir(parents=True, exist_ok=True)
+        (rd.cells_dir / "cell-abc" / f"{i:05d}.pkl").write_bytes(b"x")
+    code, _, err = invoke("report", rd.path)
+    assert code == 0, err
+    md = (rd.path / "report.md").read_text()
+    assert "3 finished sweep cell(s) are saved in cells/" in md and "fake --resume" in md
