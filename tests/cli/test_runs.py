@@ -121,3 +121,15 @@ def test_compare_needs_two_runs_of_one_command(invoke, results: Path) -> None:
     assert code == 2 and "at least two" in err
     code, _, err = invoke("runs", "compare", a, "19990101-000001", "--out", results)
     assert code == 2 and "run.json" in err
+
+
+def test_compare_refuses_different_commands(results: Path) -> None:
+    from dataclasses import replace
+
+    from core.errors import NnhwError
+    from experiments import catalog
+
+    run = catalog.load_run(results / by_epochs(results, 3))
+    other = replace(run, info={**run.info, "command": "train"})
+    with pytest.raises(NnhwError, match=r"different commands \(fake, train\)"):
+        catalog.compare([run, other])

@@ -43,6 +43,14 @@ def test_each_command_report_in_chromium(command: str, tmp_path: Path) -> None:
         main([command, *COMMAND_RUNS[command], "--quiet", "--out", str(out)])
     assert exc.value.code == 0
     (run,) = out.iterdir()
+    # Deterministic: rebuilding from the saved tables gives the same bytes for report and plots.
+    files = ["report.html", "report.md", *(f"plots/{p.name}" for p in (run / "plots").iterdir())]
+    before = {f: (run / f).read_bytes() for f in files}
+    with pytest.raises(SystemExit) as exc:
+        main(["report", str(run)])
+    assert exc.value.code == 0
+    changed = [f for f in files if (run / f).read_bytes() != before[f]]
+    assert changed == [], f"not deterministic: {changed}"
     result = check_in_browser(run / "report.html", tmp_path, width=390)
     _assert_clean(result)
     assert result["scrollWidth"] <= result["innerWidth"], result
