@@ -187,7 +187,8 @@ a{color:var(--accent)}
 @media print{body{font-size:11pt;background:#fff}main{max-width:none;padding:0}
 h2{break-after:avoid;page-break-after:avoid}
 .table-wrap{overflow:visible;max-height:none;border:none}
-table{width:100%;font-size:8.5pt}th,td{white-space:normal}th{position:static}
+table{width:100%;min-width:0;font-size:7.5pt}
+th,td{white-space:normal;overflow-wrap:anywhere;padding:.15rem .3rem}th{position:static}
 img{border:none;max-height:22cm;width:auto}a{color:inherit;text-decoration:none}
 .facts,.notice,pre{background:none;border:1px solid #999}}
 """.strip()
