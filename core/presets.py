@@ -5,7 +5,7 @@
   on `moons`.
 
 The training settings are chosen so that the defaults learn in about a second: test R^2 >= 0.95
-on sine, test accuracy >= 0.95 on moons.
+on sine (plain SGD), test accuracy >= 0.95 on moons (Adam).
 """
 
 from __future__ import annotations
@@ -31,30 +31,22 @@ class Preset:
     n_samples: int
 
 
-_TRAINING = {
-    "init": "standard", "optimizer": "adam", "lr": 0.01, "epochs": 100, "batch_size": 32,
-    "n_samples": 1000,
-}  # fmt: skip
 PRESETS: dict[str, Preset] = {
+    # Plain SGD, the course's update rule: lr 0.05 fits the sine in 100 epochs, and a too-large
+    # rate (e.g. 1e3) diverges at once, which is what the divergence diagnostics are for.
     "regression": Preset(
-        "regression",
-        "sine",
-        "relu",
-        "identity",
-        "mse",
-        (64,),
-        **_TRAINING,  # type: ignore[arg-type]
+        task="regression", dataset="sine", activation="relu", output_activation="identity",
+        loss="mse", hidden=(64,), init="standard", optimizer="sgd", lr=0.05, epochs=100,
+        batch_size=32, n_samples=1000,
     ),
+    # Sigmoid units with MSE learn slowly under plain SGD (the gradient is damped twice by
+    # sigma' <= 1/4); Adam reaches the moons' boundary in 100 epochs.
     "classification": Preset(
-        "classification",
-        "moons",
-        "sigmoid",
-        "sigmoid",
-        "mse",
-        (64,),
-        **_TRAINING,  # type: ignore[arg-type]
+        task="classification", dataset="moons", activation="sigmoid", output_activation="sigmoid",
+        loss="mse", hidden=(64,), init="standard", optimizer="adam", lr=0.01, epochs=100,
+        batch_size=32, n_samples=1000,
     ),
-}
+}  # fmt: skip
 
 
 def get_preset(task: str) -> Preset:
