@@ -18,7 +18,7 @@ Tables (one row per ...):
   dead_fraction, saturated_fraction (NaN for activations that cannot saturate), act_mean,
   act_std, act_min, act_max of the layer's outputs over the training set.
 - decision_grid (2-D classification): activation x grid point: x1, x2 (original units), p (member
-  0's output for class 1, the largest output with several classes).
+  0's output for class 1, the largest output with several classes), predicted (the class).
 - fit_curve (1-D regression): activation x point: x1, y_hat (member 0, original units).
 - linear_baseline (identity only): one row per seed, see `linear_baseline`.
 """
@@ -183,9 +183,17 @@ def prediction_tables(model: MLP, prep: Prepared, activation: str) -> dict[str, 
         grid = np.column_stack([g1.ravel(), g2.ravel()])
         out = _outputs(model, prep.x_scale(grid))
         p = out[:, 0] if out.shape[1] == 1 else out.max(axis=1)
+        with np.errstate(invalid="ignore"):
+            predicted = (out[:, 0] > 0.5) if out.shape[1] == 1 else np.argmax(out, axis=1)
         return {
             "decision_grid": pd.DataFrame(
-                {"activation": activation, "x1": grid[:, 0], "x2": grid[:, 1], "p": p}
+                {
+                    "activation": activation,
+                    "x1": grid[:, 0],
+                    "x2": grid[:, 1],
+                    "p": p,
+                    "predicted": predicted.astype(np.int64),
+                }
             )
         }
     if prep.dataset.task == "regression" and X.shape[1] == 1 and prep.y_scale is not None:

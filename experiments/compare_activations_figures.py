@@ -5,10 +5,10 @@ rebuild them). One colour per activation (experiments.plotting.ACTIVATION_COLORS
   target loss dashed; log scale where the losses span decades.
 - gradient_norms: one panel per activation, ||dL/dW_l|| of every weight layer over epochs
   (geometric mean over seeds, min-max band), log scale.
-- unit_health: dead-unit fraction and saturated-unit fraction of the hidden layers over epochs
-  (mean over seeds and layers).
-- activation_ranges: min-max range and mean of the hidden layers' outputs per activation, with
-  the lines 0 and +-1 (sigmoid stays inside (0, 1)).
+- unit_health: dead-unit fraction (relu, leaky-relu, and any other activation with dead units)
+  and saturated-unit fraction of the hidden layers over epochs (mean over seeds and layers).
+- activation_ranges: min-max range (over epochs, seeds, layers) and final mean of the hidden
+  outputs per activation, lines at 0 and +-1 (sigmoid stays inside (0, 1)); symlog y axis.
 - timing: forward-plus-backward time relative to the baseline (median, interquartile bars), for
   the activation alone and for the whole net.
 - decision_boundaries (2-D classification): member 0's output over the plane per activation, the
@@ -19,15 +19,18 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import matplotlib
+import matplotlib.ticker
 import numpy as np
 import pandas as pd
 
-from experiments.plotting import PALETTE, color_for, colors_for, new_figure, spans_decades
+from experiments.plotting import PALETTE, color_for, new_figure, spans_decades
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 Tables = dict[str, pd.DataFrame]
+DYING = ("relu", "leaky-relu")  # the activations whose dead units the course talks about
 
 
 def activations(df: pd.DataFrame) -> list[str]:
@@ -46,7 +49,7 @@ def _log_scale(ax: Any, values: Any) -> None:
 
 
 def _band(
-    ax: Any, df: pd.DataFrame, column: str, color: str, label: str, geo: bool = False, **line: Any
+    ax: Any, df: pd.DataFrame, column: str, color: Any, label: str, geo: bool = False, **line: Any
 ) -> None:
     """Line (mean, or geometric mean) over seeds against epoch, with a min-max band."""
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -77,13 +80,19 @@ def loss_figure(tables: Tables, config: Any) -> Figure:
         ax.set_title(f"{part} loss")
     _log_scale(axes[0], history[["train_loss", "test_loss"]].to_numpy().ravel())
     axes[0].set_ylabel("loss (mean over seeds; band: min-max)")
-    axes[1].legend(loc="upper right")
+    axes[1].legend(loc="lower left")
     return fig
 
 
 def _panels(n: int) -> tuple[int, int]:
-    cols = min(n, 3)
+    """(rows, cols) of a panel grid for n panels: 2 x 2 for four, at most 3 columns."""
+    cols = n if n <= 3 else (2 if n == 4 else 3)
     return (n + cols - 1) // cols, cols
+
+
+def _bottom_of_column(i: int, n: int, cols: int) -> bool:
+    """Whether panel i has no panel below it (its x axis is the one to label)."""
+    return i + cols >= n
 
 
 def gradient_figure(tables: Tables) -> Figure:
@@ -94,7 +103,11 @@ def gradient_figure(tables: Tables) -> Figure:
         rows, cols, width=3.4 * cols, height=2.9 * rows, squeeze=False, sharey=True
     )
     n_layers = int(layers["layer"].max())
-    layer_colors = colors_for([f"W{l}" for l in range(1, n_layers + 1)])
+    # layers in a sequential colormap (first dark, last light): activation colours stay unique
+    cmap = matplotlib.colormaps["viridis"]
+    layer_colors = {
+        f"W{l}": cmap(0.85 * (l - 1) / max(1, n_layers - 1)) for l in range(1, n_layers + 1)
+    }
     for i, ax in enumerate(axes.ravel()):
         if i >= len(acts):
             ax.set_visible(False)
@@ -108,7 +121,7 @@ def gradient_figure(tables: Tables) -> Figure:
             ax.set_yscale("log", nonpositive="mask")
         if i % cols == 0:
             ax.set_ylabel("||dL/dW_l|| (full batch)")
-        if i >= len(acts) - cols:
+        if _bottom_of_column(i, len(acts), cols):
             ax.set_xlabel("epoch")
     axes.ravel()[0].legend(loc="lower left", ncols=2)
     return fig
@@ -122,13 +135,16 @@ def unit_health_figure(tables: Tables) -> Figure:
             df = layers[layers["activation"] == act]
             if df[column].isna().all():
                 continue  # cannot saturate: no line rather than a line at 0
+            if column == "dead_fraction" and act not in DYING and not (df[column] > 0).any():
+                continue  # units of smooth activations do not die; keep the panel readable
             per_epoch = df.groupby("epoch")[column].mean()
             ax.plot(per_epoch.index, per_epoch.to_numpy(), color=color_for(act), label=act)
         ax.set_xlabel("epoch")
         ax.set_ylim(-0.02, 1.02)
-    ax_dead.set_title("dead units (no gradient on any training point)")
+    ax_dead.set_title("dead units (zero derivative on every point)")
     ax_sat.set_title("saturated units (derivative < 5% of its max)")
-    ax_dead.set_ylabel("fraction of hidden units (mean over seeds, layers)")
+    ax_sat.legend(loc="upper left")
+    ax_dead.set_ylabel("fraction of hidden units")
     ax_dead.legend(loc="upper right")
     return fig
 
@@ -152,9 +168,12 @@ def range_figure(tables: Tables) -> Figure:
         ax.axhline(y, color=PALETTE["black"], linewidth=0.8, linestyle=":" if y else "-")
     ax.set_xticks(range(len(acts)), acts)
     ax.set_xlabel("hidden activation")
-    ax.set_ylabel("hidden-layer output (min to max, all epochs)")
+    # linear inside [-1, 1], where sigmoid and tanh live; logarithmic beyond (ReLU's outputs)
+    ax.set_yscale("symlog", linthresh=1.0)
+    ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.set_ylabel("hidden-layer output (min to max)")
     ax.set_title("Output range of the hidden units")
-    ax.legend(loc="upper left")
+    ax.legend(loc="lower left")
     return fig
 
 
@@ -200,24 +219,39 @@ def boundary_figure(tables: Tables) -> Figure:
         rows, cols, width=3.3 * cols, height=3.0 * rows, squeeze=False, sharex=True, sharey=True
     )
     n = round(np.sqrt(len(grid[grid["activation"] == acts[0]])))
-    label_colors = colors_for([f"class {c}" for c in sorted(points["label"].unique())])
+    classes = sorted(int(c) for c in points["label"].unique())
     for i, ax in enumerate(axes.ravel()):
         if i >= len(acts):
             ax.set_visible(False)
             continue
         g = grid[grid["activation"] == acts[i]]
         x1, x2 = (g[c].to_numpy().reshape(n, n) for c in ("x1", "x2"))
-        p = np.clip(np.nan_to_num(g["p"].to_numpy().reshape(n, n), nan=0.5), 0, 1)
-        ax.contourf(x1, x2, p, levels=np.linspace(0, 1, 11), cmap="RdBu_r", alpha=0.55)
-        ax.contour(x1, x2, p, levels=[0.5], colors=PALETTE["black"], linewidths=1)
-        for label, color in label_colors.items():
-            pts = points[points["label"] == int(label.split()[1])]
-            ax.scatter(pts["x1"], pts["x2"], s=6, color=color, edgecolors="none", label=label)
+        if len(classes) <= 2:  # the net's output for class 1 and its 0.5 contour
+            p = np.clip(np.nan_to_num(g["p"].to_numpy().reshape(n, n), nan=0.5), 0, 1)
+            ax.contourf(x1, x2, p, levels=np.linspace(0, 1, 11), cmap="RdBu_r", alpha=0.55)
+            ax.contour(x1, x2, p, levels=[0.5], colors=PALETTE["black"], linewidths=1)
+        else:  # the predicted class
+            pred = g["predicted"].to_numpy().reshape(n, n)
+            levels = np.arange(len(classes) + 1) - 0.5
+            ax.contourf(x1, x2, pred, levels=levels, cmap="Pastel1", alpha=0.8)
+        for c, marker, face in zip(classes, "o^sDv", ("black", "white", "0.55", "0.3", "0.8")):
+            pts = points[points["label"] == c]
+            ax.scatter(
+                pts["x1"],
+                pts["x2"],
+                s=10,
+                marker=marker,
+                facecolor=face,
+                edgecolors=PALETTE["black"],
+                linewidths=0.4,
+                label=f"class {c}",
+            )
         ax.set_title(acts[i], color=color_for(acts[i]))
         if i % cols == 0:
             ax.set_ylabel("x2")
-        if i >= len(acts) - cols:
+        if _bottom_of_column(i, len(acts), cols):
             ax.set_xlabel("x1")
+            ax.xaxis.set_tick_params(labelbottom=True)
         ax.grid(False)
     axes.ravel()[0].legend(loc="lower left", markerscale=2)
     return fig

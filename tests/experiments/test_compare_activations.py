@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from core.errors import NnhwError
+from core.presets import PRESETS
 from experiments import compare_activations as ca
 from experiments import compare_activations_findings as cf
 from experiments.compare_activations_cell import activation_cell
@@ -174,10 +175,13 @@ def test_verdicts_follow_the_data(classification):
     s.loc[sig, ["reached", "epochs_to_target"]] = [2, 0.0]
     s.loc[s["activation"] == "relu", ["reached", "epochs_to_target"]] = [2, 3.0]
     assert cf.speed_finding(s).verdict == "refuted"
-    s.loc[s["activation"] == "leaky-relu", "time_ratio"] = 0.9
+    leaky = s["activation"] == "leaky-relu"
+    s.loc[leaky, ["time_ratio", "time_ratio_net"]] = [0.9, 1.5]
     assert cf.cost_finding(s, tables["timing"]).verdict == "refuted"
-    s.loc[s["activation"] == "leaky-relu", "time_ratio"] = 1.5
+    s.loc[leaky, ["time_ratio", "time_ratio_net"]] = [1.5, 1.2]
     assert cf.cost_finding(s, tables["timing"]).verdict == "supported"
+    s.loc[leaky, "time_ratio_net"] = 1.0
+    assert cf.cost_finding(s, tables["timing"]).verdict.startswith("holds only for the activation")
 
 
 def test_figures_headline_and_metrics_from_the_tables(classification):
@@ -244,7 +248,13 @@ def test_ctrl_c_keeps_what_finished(monkeypatch):
 
 def test_config_resolves_the_preset_and_identity():
     cfg = ca.Config(task="regression", include_identity=True)
-    assert (cfg.dataset, cfg.hidden, cfg.optimizer) == ("sine", (64,), "adam")
+    p = PRESETS["regression"]
+    assert (cfg.dataset, cfg.hidden, cfg.optimizer, cfg.lr) == (
+        p.dataset,
+        p.hidden,
+        p.optimizer,
+        p.lr,
+    )
     assert cfg.activations == ("relu", "leaky-relu", "tanh", "sigmoid", "identity")
     assert ca.Config(dataset="spiral").task == "classification"
     assert ca.Config(activations=("ReLU", "TANH")).activations == ("relu", "tanh")
