@@ -28,6 +28,9 @@ COMMAND_RUNS: dict[str, list[str]] = {
     "vanishing-gradients": ["--depths", "1,2", "--activations", "relu,sigmoid", "--inits",
                             "he-normal,xavier-normal", "--width", "8", "--seeds", "2",
                             "--batches", "1", "--epochs", "1", "--samples", "32", "--widths", "2"],
+    "compare-activations": ["--activations", "relu,sigmoid", "--seeds", "2", "--epochs", "3",
+                            "--samples", "100", "--hidden", "8", "--timing-repeats", "2"],
+    "softmax-stability": ["--points", "3", "--rows", "1", "--classes", "3"],
 }  # fmt: skip
 
 
