@@ -100,3 +100,6 @@ app.command("compare-activations")(compare_activations.compare_activations)
 from cli import verify  # noqa: E402
 
 app.command("verify")(verify.verify)
+from cli import softmax_stability  # noqa: E402
+
+app.command("softmax-stability")(softmax_stability.softmax_stability)

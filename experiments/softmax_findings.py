@@ -180,7 +180,7 @@ def headline(tables: dict[str, pd.DataFrame]) -> str:
     over = ev["overflow"]
     dtype = "float32" if "float32" in over else next(iter(over), None)
     naive = (
-        f"naive {dtype} NaN from {g(over[dtype]['critical'])}"
+        f"naive {dtype} NaN from {g(over[dtype]['critical'], 7)}"
         if dtype and over[dtype]["fails"]
         else "naive: no overflow in range"
     )
