@@ -28,6 +28,7 @@ from core.mlp import MLP
 from core.optim import SGD, Adam
 
 Array = np.ndarray
+_GATHER_BYTES = 1 << 23  # train_epoch gathers about 8 MB of shuffled rows at a time
 
 
 @dataclass(frozen=True)
@@ -126,11 +127,18 @@ def train_epoch(
     n = X.shape[0]
     batch = min(batch_size, n)
     order = np.stack([rng.permutation(n) for rng in rngs])
-    for start in range(0, n, batch):
-        idx = order[:, start : start + batch]
-        _, d = fn(model.forward(X[idx]), Y[idx], reduction)
-        model.backward(d)
-        optimizer.step(model)
+    # One fancy-indexed gather per chunk of batches (at most about _GATHER_BYTES), then contiguous
+    # slices: the same rows in the same order as a gather per step, in far fewer NumPy calls.
+    row_bytes = order.shape[0] * (X.shape[1] + Y.shape[1]) * X.itemsize
+    chunk = batch * max(1, _GATHER_BYTES // (row_bytes * batch))
+    for first in range(0, n, chunk):
+        idx = order[:, first : first + chunk]
+        X_chunk, Y_chunk = X[idx], Y[idx]
+        for start in range(0, idx.shape[1], batch):
+            x, y = X_chunk[:, start : start + batch], Y_chunk[:, start : start + batch]
+            _, d = fn(model.forward(x), y, reduction)
+            model.backward(d)
+            optimizer.step(model)
 
 
 def fit(
