@@ -79,6 +79,7 @@ class MLP:
             self.grads[name] = self.grad_flat[offset : offset + size].reshape(shape)
             offset += size
         self.names = [name for name, _ in shapes]
+        self._keys = [(f"W{l}", f"b{l}") for l in range(1, self.n_layers + 1)]  # in params, grads
 
         for e, rng in enumerate(rngs):
             for l, (n_in, n_out) in enumerate(zip(self.sizes[:-1], self.sizes[1:]), start=1):
@@ -101,12 +102,11 @@ class MLP:
         self.zs = []
         self.acts = [x]
         a = x
-        for l in range(1, self.n_layers + 1):
-            W, b = self.params[f"W{l}"], self.params[f"b{l}"]
+        for l, (W_name, b_name) in enumerate(self._keys, start=1):
+            W, b = self.params[W_name], self.params[b_name]
             z = np.matmul(a, W.transpose(0, 2, 1))
             z += b[:, None, :]
-            act = self.f if l < self.n_layers else self.g
-            a = act.forward(z)
+            a = (self.f if l < self.n_layers else self.g).forward(z)
             self.zs.append(z)
             self.acts.append(a)
         return a
@@ -125,14 +125,17 @@ class MLP:
             else dy_hat * self.g.derivative(self.zs[-1], self.acts[-1])
         )
         for l in range(L1, 0, -1):
+            W_name, b_name = self._keys[l - 1]
             deltas[l - 1] = dz
-            a_prev = self.acts[l - 1]
-            np.matmul(dz.transpose(0, 2, 1), a_prev, out=self.grads[f"W{l}"])
-            np.sum(dz, axis=1, out=self.grads[f"b{l}"])
+            np.matmul(dz.transpose(0, 2, 1), self.acts[l - 1], out=self.grads[W_name])
+            np.add.reduce(dz, axis=1, out=self.grads[b_name])  # db_l = sum_n dz_l
             if l > 1:
-                da = np.matmul(dz, self.params[f"W{l}"])
-                z_prev = self.zs[l - 2]
-                dz = da * self.f.derivative(z_prev, self.acts[l - 1])
+                W = self.params[W_name]
+                # dz W; with one output unit the product is an outer product, and broadcasting
+                # computes the same numbers in fewer operations than a matmul with inner size 1.
+                da = dz * W if W.shape[1] == 1 else np.matmul(dz, W)
+                da *= self.f.derivative(self.zs[l - 2], self.acts[l - 1])
+                dz = da
         self.deltas = deltas
         return self.grads
 
