@@ -1,9 +1,9 @@
 """Central finite-difference gradient check in float64.
 
 d L / d theta_i ~ (L(theta + h e_i) - L(theta - h e_i)) / (2 h), with error O(h^2) from the
-Taylor remainder plus O(eps_machine / h) from rounding; h = 1e-6 balances the two for float64
-(about 1e-10 absolute for smooth losses of order 1). Kinks (ReLU at 0) make the check wrong
-only when a perturbation crosses one, which random data almost never does.
+Taylor remainder plus O(eps_machine / h) from rounding; the two balance near h = eps^(1/3) ~ 6e-6,
+so h = 1e-5 (about 1e-10 absolute for smooth losses of order 1). Kinks (ReLU at 0) make the
+check wrong only when a perturbation crosses one, which random data almost never does.
 
 The loss checked is the summed loss over members, so one perturbation of member e's parameter
 moves only member e's term.
@@ -29,7 +29,7 @@ def loss_and_gradients(
 
 
 def numerical_gradients(
-    model: MLP, x: Array, y: Array, loss: str, reduction: str = "mean", h: float = 1e-6
+    model: MLP, x: Array, y: Array, loss: str, reduction: str = "mean", h: float = 1e-5
 ) -> dict[str, Array]:
     """Central differences of sum_e L_e with respect to every parameter (float64 model)."""
     fn = get_loss(loss)
@@ -55,7 +55,7 @@ def relative_error(a: Array, b: Array) -> float:
 
 
 def check_gradients(
-    model: MLP, x: Array, y: Array, loss: str, reduction: str = "mean", h: float = 1e-6
+    model: MLP, x: Array, y: Array, loss: str, reduction: str = "mean", h: float = 1e-5
 ) -> dict[str, float]:
     """Relative error of the analytic gradient against central differences, per parameter."""
     _, analytic = loss_and_gradients(model, x, y, loss, reduction)

@@ -155,8 +155,9 @@ margin:1rem 0;padding:.8rem 1rem;background:var(--panel);border-radius:8px}
 .facts div{min-width:0}
 .facts dt{color:var(--muted);font-size:.78rem;text-transform:uppercase;letter-spacing:.04em}
 .facts dd{margin:0;overflow-wrap:anywhere}
-.badge{display:inline-block;padding:.05rem .55rem;border-radius:999px;font-size:.8rem;
-font-weight:600;white-space:nowrap;vertical-align:baseline;border:1px solid transparent}
+.badge{display:inline-block;padding:.05rem .55rem;border-radius:.6rem;font-size:.8rem;
+font-weight:600;white-space:normal;max-width:100%;overflow-wrap:anywhere;
+vertical-align:baseline;border:1px solid transparent}
 .supported,.completed{color:var(--ok);background:var(--ok-bg);border-color:var(--ok)}
 .refuted,.failed,.broken{color:var(--bad);background:var(--bad-bg);border-color:var(--bad)}
 .partial,.interrupted,.diverged,.running{color:var(--mid);background:var(--mid-bg);

@@ -113,3 +113,29 @@ def test_bad_input_exits_2_with_one_line(invoke, tmp_path, args, needle):
     assert len(err.strip().splitlines()) == 1 and needle in err
     assert "Traceback" not in err
     assert not list(tmp_path.iterdir())
+
+
+def test_report_rebuilds_identically_and_passes_the_browser_checks(run, tmp_path):
+    from cli.main import main
+    from tests.experiments.test_report_browser import (
+        CHROMIUM,
+        _assert_clean,
+        check_in_browser,
+        screenshot,
+    )
+
+    path = run[1]
+    files = ["report.html", "report.md", *(f"plots/{p.name}" for p in (path / "plots").iterdir())]
+    before = {f: (path / f).read_bytes() for f in files}
+    with pytest.raises(SystemExit) as exc:
+        main(["report", str(path)])
+    assert exc.value.code == 0
+    assert [f for f in files if (path / f).read_bytes() != before[f]] == []
+    if CHROMIUM is None:
+        pytest.skip("chromium is not installed (apt-get install chromium)")
+    result = check_in_browser(path / "report.html", tmp_path, width=390)
+    _assert_clean(result)
+    shown = {f for figs, _ in EVIDENCE.values() for f in figs}
+    assert result["images"] == len(shown), result
+    assert result["scrollWidth"] <= result["innerWidth"], result
+    print(f"screenshot: {screenshot(path / 'report.html', tmp_path / 'verify.png')}")
