@@ -19,6 +19,16 @@ except ImportError:  # pragma: no cover - older typer uses click itself
     from click import exceptions as cx  # type: ignore[no-redef]
 
 from cli import common
+from cli import (
+    batch_scaling,
+    compare_activations,
+    report,
+    runs,
+    softmax_stability,
+    train,
+    vanishing_gradients,
+    verify,
+)
 from core import __version__
 from core.errors import NnhwError
 
@@ -80,26 +90,12 @@ def main(argv: list[str] | None = None) -> None:
     sys.exit(code if isinstance(code, int) else 0)
 
 
-# Commands: one module each (added as they are built).
-from cli import train  # noqa: E402
-
+# Commands, in the order `nnhw --help` lists them: one module each.
 app.command("train")(train.train)
-from cli import report, runs  # noqa: E402
-
+app.command("compare-activations")(compare_activations.compare_activations)
+app.command("vanishing-gradients")(vanishing_gradients.vanishing_gradients)
+app.command("softmax-stability")(softmax_stability.softmax_stability)
+app.command("batch-scaling")(batch_scaling.batch_scaling)
+app.command("verify")(verify.verify)
 app.command("report")(report.report)
 app.add_typer(runs.app, name="runs")
-from cli import batch_scaling  # noqa: E402
-
-app.command("batch-scaling")(batch_scaling.batch_scaling)
-from cli import vanishing_gradients  # noqa: E402
-
-app.command("vanishing-gradients")(vanishing_gradients.vanishing_gradients)
-from cli import compare_activations  # noqa: E402
-
-app.command("compare-activations")(compare_activations.compare_activations)
-from cli import verify  # noqa: E402
-
-app.command("verify")(verify.verify)
-from cli import softmax_stability  # noqa: E402
-
-app.command("softmax-stability")(softmax_stability.softmax_stability)
