@@ -18,9 +18,9 @@ try:  # typer >= 0.22 vendors click as typer._click
 except ImportError:  # pragma: no cover - older typer uses click itself
     from click import exceptions as cx  # type: ignore[no-redef]
 
-from cli import common
 from cli import (
     batch_scaling,
+    common,
     compare_activations,
     report,
     runs,
