@@ -38,7 +38,11 @@ def _log_axis(ax: Axes, which: str) -> None:
     300 decades, and thousands of tick artists would dominate the drawing time."""
     from matplotlib.ticker import LogLocator, NullLocator
 
+    lims = ax.dataLim.intervalx if which == "x" else ax.dataLim.intervaly
+    empty = not (np.all(np.isfinite(lims)) and lims[0] > 0)  # nothing positive was drawn
     (ax.set_xscale if which == "x" else ax.set_yscale)("log")
+    if empty:
+        (ax.set_xlim if which == "x" else ax.set_ylim)(0.1, 10.0)
     axis = ax.xaxis if which == "x" else ax.yaxis
     axis.set_major_locator(LogLocator(base=10, numticks=7))
     axis.set_minor_locator(NullLocator())
@@ -69,8 +73,8 @@ def _error_lines(
     floor: float,
 ) -> None:
     """One line per `by` value of `value` against scale (log-log, values below `floor` drawn at
-    it). Failures -- broken rows (sweep) or non-finite values (cross-entropy) -- are drawn as x
-    at the top of the panel, one height per line."""
+    it; NaN and inf not drawn). Failures -- broken rows (sweep) or non-finite losses
+    (cross-entropy) -- are drawn as x at the top of the panel, one height per line."""
     top = ax.get_xaxis_transform()  # x in data, y in axes coordinates
     for i, name in enumerate(names):
         rows = part[part[by] == name].sort_values("scale")
@@ -86,8 +90,8 @@ def _error_lines(
         )
         if "broken_fraction" in rows:
             failed = (rows["broken_fraction"] > 0).to_numpy()
-        else:
-            failed = ~ok & ~np.isnan(rows["scale"].to_numpy())
+        else:  # cross-entropy: a loss that is not finite
+            failed = ~np.isfinite(rows["mean_loss"].to_numpy(dtype=float))
         if failed.any():
             ax.plot(
                 rows["scale"][failed],
@@ -250,18 +254,21 @@ def _temperature_figure(temperature: pd.DataFrame, sweep: pd.DataFrame) -> Figur
             lw=1.2,
             label=f"max-shifted, {dtype}",
         )
-        right.plot(
-            t[d == 0],
-            np.full(int((d == 0).sum()), 0.03 + 0.04 * i),
-            "v",
-            color=colors[dtype],
-            transform=bottom,
-            markersize=4,
-            clip_on=False,
-        )
+        if (d == 0).any():  # an empty unclipped line would collapse the constrained layout
+            right.plot(
+                t[d == 0],
+                np.full(int((d == 0).sum()), 0.03 + 0.04 * i),
+                "v",
+                color=colors[dtype],
+                transform=bottom,
+                markersize=4,
+                clip_on=False,
+            )
     _log_axis(right, "x")
     _log_axis(right, "y")
-    right.set_ylim(top=10.0)
+    positive = data["exact_onehot_distance"].to_numpy(dtype=float)
+    positive = positive[positive > 0]
+    right.set_ylim(float(positive.min()) / 10 if positive.size else 1e-3, 10.0)
     right.set_xlabel("temperature T")
     right.set_ylabel("max over rows of sum |p - onehot(argmax)|")
     right.set_title("Distance to the one-hot argmax (v: exactly one-hot)")

@@ -20,6 +20,9 @@ from experiments.softmax_measure import DTYPES
 CLAIM_BREAKS = "Softmax breaks on large inputs (1.4(b))"
 CLAIM_ARGMAX = "Softmax is a smooth approximation of argmax (1.4(a))"
 CLAIM_ZEROS = "With outliers, small probabilities are observed as 0 (1.4(b))"
+# a formula that fails at the first swept scale: the threshold is only bounded by that point
+BOUND = {"overflow": "at most ", "underflow": "at least "}
+ARGMAX_FORMULAS = ("max-shifted", "exp-logsumexp", "log-softmax", "naive")
 ONEHOT_TOL = 1e-6  # distance to one-hot below which softmax counts as the argmax
 
 
@@ -64,6 +67,7 @@ def breaks_evidence(tables: dict[str, pd.DataFrame]) -> dict[str, Any]:
                 "case": row["case"],
                 "fails": bool(row["fails_in_range"]),
                 "critical": float(row["critical_value"]),
+                "from_start": bool(row["fails_in_range"]) and math.isnan(row["scale_last_ok"]),
                 "theory": float(row["theory"]),
                 "expected": bool(row["expected_to_fail"]),
                 "matches": bool(row["matches_theory"]),
@@ -87,7 +91,8 @@ def breaks_finding(tables: dict[str, pd.DataFrame]) -> Finding:
     parts = []
     for kind in ("overflow", "underflow"):
         items = [
-            f"{g(v['critical'], 7)} in {d} (theory {g(v['theory'], 7)})"
+            f"{BOUND[kind] if v['from_start'] else ''}{g(v['critical'], 7)} in {d} "
+            f"(theory {g(v['theory'], 7)})"
             for d, v in ev[kind].items()
             if v["fails"]
         ]
@@ -135,12 +140,16 @@ def breaks_finding(tables: dict[str, pd.DataFrame]) -> Finding:
 def argmax_evidence(tables: dict[str, pd.DataFrame]) -> dict[str, Any]:
     """From the temperature table and sweep: p(argmax) at the largest and smallest T, 1/K, the
     largest T from which the exact distance to one-hot stays below ONEHOT_TOL, whether that
-    distance shrinks monotonically as T falls, and the worst argmax agreement of max-shifted."""
+    distance shrinks monotonically as T falls, and the worst argmax agreement of the max-shifted
+    softmax (or, when it did not run, the first of ARGMAX_FORMULAS that did)."""
     temp = tables["temperature"]
     top = temp[temp["is_argmax"].astype(bool)].sort_values("temperature")
     classes = int(temp["class"].nunique())
     dist = top.assign(d=1.0 - top["probability"])
-    sweep = _rows(tables["sweep"], case="temperature", formula="max-shifted", representable=True)
+    measured = _rows(tables["sweep"], case="temperature", representable=True)
+    present = set(measured["formula"])
+    formula = next((f for f in ARGMAX_FORMULAS if f in present), "max-shifted")
+    sweep = measured[measured["formula"] == formula]
     exact = _rows(sweep, dtype=_dtypes(sweep)[-1]).sort_values("scale") if len(sweep) else sweep
     d = exact["exact_onehot_distance"].to_numpy(dtype=float)  # T decreasing along the rows
     below = np.flatnonzero(d < ONEHOT_TOL)
@@ -157,6 +166,7 @@ def argmax_evidence(tables: dict[str, pd.DataFrame]) -> dict[str, Any]:
         "t_onehot": t_onehot,
         "agreement_min": float(sweep["argmax_agreement"].min()) if len(sweep) else math.nan,
         "agreement_points": len(sweep),
+        "formula": formula,
     }
 
 
@@ -168,7 +178,7 @@ def argmax_finding(tables: dict[str, pd.DataFrame]) -> Finding:
         f"probability of the largest logit rises {'monotonically ' if ev['monotone'] else ''}"
         f"from {g(ev['p_top_t_max'])} (uniform: {g(ev['uniform'])}) to {g(ev['p_top_t_min'])}; "
         f"the distance to the one-hot argmax stays below {g(ONEHOT_TOL)} from T = "
-        f"{g(ev['t_onehot'])} down, and the max-shifted softmax picks the argmax in "
+        f"{g(ev['t_onehot'])} down, and the {ev['formula']} softmax picks the argmax in "
         f"{g(100 * ev['agreement_min'])}% of rows at worst over {ev['agreement_points']} points."
     )
     verdict = "supported" if ok else "holds only when the temperature is small enough"
@@ -179,11 +189,12 @@ def headline(tables: dict[str, pd.DataFrame]) -> str:
     ev = breaks_evidence(tables)
     over = ev["overflow"]
     dtype = "float32" if "float32" in over else next(iter(over), None)
-    naive = (
-        f"naive {dtype} NaN from {g(over[dtype]['critical'], 7)}"
-        if dtype and over[dtype]["fails"]
-        else "naive: no overflow in range"
-    )
+    naive = "naive: no overflow in range"
+    if dtype and over[dtype]["fails"]:
+        at = "at most " if over[dtype]["from_start"] else ""
+        naive = f"naive {dtype} NaN from {at}{g(over[dtype]['critical'], 7)}"
+    if not ev["shifted_points"]:
+        return f"{naive}; max-shifted not run"
     return f"{naive}; max-shifted broken at {ev['shifted_broken']}/{ev['shifted_points']} points"
 
 

@@ -13,13 +13,16 @@ Tables (`compute`; the measurements themselves are in experiments.softmax_measur
   theory says when that lies in the range; every other formula is expected never to fail).
 - `cross_entropy`: one row per case x dtype x scale x method: the mean cross-entropy of the same
   logits and fixed labels computed as log of the naive softmax, log of the max-shifted softmax,
-  and log-softmax, against the exact value (always all three methods, whatever --formulas says).
+  and log-softmax, against the exact value (always all three methods, whatever --formulas says):
+  abs_error, and rel_error where the exact mean loss is a normal float64 (NaN otherwise; inf when
+  the computed loss is not finite).
 - `temperature` (when the temperature case runs): the exact softmax of one row of logits z/T
   against T = 1/scale, one row per temperature x class.
 
 The work runs as a sweep (experiments.sweep) over case x dtype cells (`cells`, `cell`), so
 --workers, --dask and --resume apply. `thresholds_table(config)`, `temperature_table(config)` and
-`compute(config, RunContext())` are what `nnhw verify` reuses; figures live in experiments.softmax_figures, the course claims' evidence in
+`compute(config, RunContext())` are what `nnhw verify` reuses; figures live in
+experiments.softmax_figures, the course claims' evidence in
 experiments.softmax_findings, the report in experiments.softmax_report.
 """
 
@@ -46,6 +49,8 @@ if TYPE_CHECKING:
 
 COMMAND = "softmax-stability"
 CE_METHODS = ("log-of-naive", "log-of-max-shifted", "log-softmax")
+SCALE_LIMITS = (1e-30, 1e30)  # past every overflow threshold; keeps the plots' log axes sane
+TINY64 = float(np.finfo(np.float64).tiny)
 QUANTITY = {"overflow": "largest row logsumexp", "underflow": "smallest row maximum"}
 
 
@@ -84,8 +89,12 @@ class Config:
         _names(self.cases, "--cases", sm.CASES)
         for option, value in (("--scale-min", self.scale_min), ("--scale-max", self.scale_max)):
             ok = isinstance(value, int | float) and not isinstance(value, bool)
-            if not ok or not math.isfinite(value) or value <= 0:
-                raise NnhwError(f"{option} must be a finite number > 0, got {value!r}")
+            if (
+                not ok
+                or not math.isfinite(value)
+                or not SCALE_LIMITS[0] <= value <= SCALE_LIMITS[1]
+            ):
+                raise NnhwError(f"{option} must be a number from 1e-30 to 1e30, got {value!r}")
         if self.scale_min >= self.scale_max:
             raise NnhwError(
                 f"--scale-min must be below --scale-max, got {self.scale_min!r} >= "
@@ -117,13 +126,16 @@ def _cross_entropy(x: np.ndarray, labels: np.ndarray, ref: sm.Reference) -> list
                 loss = -np.log(p[pick])
             loss = loss.astype(np.float64)
             mean = float(loss.mean())
-            rel = abs(mean - exact_mean) / exact_mean
+            error = abs(mean - exact_mean) if math.isfinite(mean) else math.inf
+        # relative error only where the exact loss is a normal float64 (it can be ~1e-400)
+        rel = error / exact_mean if exact_mean >= TINY64 else math.nan
         out.append(
             {
                 "method": method,
                 "mean_loss": mean,
                 "exact_mean_loss": exact_mean,
-                "rel_error": rel if math.isfinite(rel) else math.inf,
+                "abs_error": error,
+                "rel_error": rel,
                 "nan_fraction": float(np.isnan(loss).mean()),
                 "inf_fraction": float(np.isinf(loss).mean()),
             }

@@ -55,6 +55,9 @@ def test_naive_underflow_threshold_is_log_of_half_the_smallest_subnormal(tables,
 
 
 def test_max_shifted_never_breaks_and_sums_to_one(tables):
+    assert (
+        len(tables["sweep"]) == 4 * 3 * 4 * 15
+    )  # cases x dtypes x formulas x points: no cell lost
     shifted = sf._rows(tables["sweep"], formula="max-shifted", representable=True)
     assert len(shifted) > 100
     assert (shifted["nan_fraction"] == 0).all() and (shifted["inf_fraction"] == 0).all()
@@ -132,6 +135,17 @@ def test_course_claims_have_verdicts_that_follow_the_data(tables):
     assert sf.argmax_finding({**tables, "sweep": sweep}).verdict != "supported"
 
 
+def test_every_cell_finishes_even_when_the_exact_loss_underflows_float64():
+    # one row, three classes: at s = 1e5 the exact cross-entropy of the top class is ~1e-10000
+    config = Config(points=3, rows=1, classes=3, cases=("random", "outlier"))
+    tables = compute(config, RunContext())
+    assert len(tables["sweep"]) == 2 * 3 * 4 * 3  # no cell lost
+    ce = tables["cross_entropy"]
+    tiny = ce["exact_mean_loss"] < np.finfo(np.float64).tiny
+    assert tiny.any() and ce.loc[tiny, "rel_error"].isna().all()
+    assert ce.loc[~tiny & np.isfinite(ce["mean_loss"]), "rel_error"].notna().all()
+
+
 def test_temperature_tends_to_uniform_and_to_one_hot(tables):
     ev = sf.argmax_evidence(tables)
     assert abs(ev["p_top_t_max"] - ev["uniform"]) < 0.02  # T = 100: nearly uniform
@@ -197,6 +211,7 @@ def test_interrupt_then_resume_gives_the_same_run_and_rebuild_the_same_bytes(tmp
         ({"cases": ()}, "--cases"),
         ({"scale_min": 10.0, "scale_max": 10.0}, "--scale-min"),
         ({"scale_min": -1.0}, "--scale-min"),
+        ({"scale_max": 1e31}, "--scale-max"),
         ({"points": 1}, "--points"),
         ({"classes": 1}, "--classes"),
         ({"rows": 0}, "--rows"),
