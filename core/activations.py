@@ -72,12 +72,20 @@ def _leaky_relu(negative_slope: float) -> Activation:
 def _sigmoid() -> Activation:
     def forward(z: Array) -> Array:
         # sigma(z) = 1/(1+e^-z) for z >= 0 and e^z/(1+e^z) for z < 0; with e = exp(-|z|) both
-        # branches share e, which lies in (0, 1], so nothing overflows.
-        e = np.exp(-np.abs(z))
-        return np.where(z >= 0, 1, e) / (1 + e)
+        # branches share e, which lies in [0, 1], so nothing overflows. Since 0 <= e <= 1, the
+        # numerator max(e, [z >= 0]) is 1 where z >= 0 and e where z < 0 (np.where is slower).
+        e = np.abs(z)
+        np.negative(e, out=e)
+        np.exp(e, out=e)
+        a = np.maximum(e, z >= 0)
+        e += 1
+        a /= e
+        return a
 
     def derivative(z: Array, a: Array) -> Array:
-        return a * (1 - a)
+        d = 1 - a
+        d *= a  # a (1 - a)
+        return d
 
     return Activation("sigmoid", forward, derivative, "saturating", 0.25, (0.0, 1.0))
 
@@ -87,7 +95,9 @@ def _tanh() -> Activation:
         return np.tanh(z)
 
     def derivative(z: Array, a: Array) -> Array:
-        return 1 - a * a
+        d = a * a
+        np.subtract(1, d, out=d)  # 1 - a^2
+        return d
 
     return Activation("tanh", forward, derivative, "saturating", 1.0, (-1.0, 1.0))
 
