@@ -106,44 +106,36 @@ def _error_lines(
     _log_axis(ax, "y")
 
 
-def _error_figure(sweep: pd.DataFrame) -> Figure:
-    cases, dtypes = _present(sweep["case"], CASES), _present(sweep["dtype"], DTYPES)
-    formulas = _present(sweep["formula"], FORMULAS)
-    colors = colors_for(formulas)
-    fig, axes = new_figure(
-        len(cases),
-        len(dtypes),
-        width=3.6 * len(dtypes) + 0.6,
-        height=2.6 * len(cases) + 0.6,
-        squeeze=False,
-        sharex=True,
-    )
+def _grid_figure(
+    df: pd.DataFrame, by: str, names: list[str], value: str, floor: float, ylabel: str
+) -> tuple[Figure, Any]:
+    """A panel per case (rows) and dtype (columns) of `value` against scale, a line per `by`."""
+    cases, dtypes = _present(df["case"], CASES), _present(df["dtype"], DTYPES)
+    colors = colors_for(names)
+    fig, axes = new_figure(len(cases), len(dtypes), width=3.6 * len(dtypes) + 0.6,
+                           height=2.6 * len(cases) + 0.6, squeeze=False, sharex=True)  # fmt: skip
     for r, case in enumerate(cases):
         for c, dtype in enumerate(dtypes):
             ax = axes[r][c]
-            part = sweep[(sweep["case"] == case) & (sweep["dtype"] == dtype)]
-            _shade_unrepresentable(ax, part)
-            _error_lines(ax, part, "formula", formulas, "max_ulp_error", colors, FLOOR)
-            cond = part[part["formula"] == formulas[0]].sort_values("scale")
-            ax.plot(
-                cond["scale"],
-                cond["condition"],
-                ls="--",
-                color="0.5",
-                lw=1,
-                label="condition 1 + max|x - max x|",
-            )
+            part = df[(df["case"] == case) & (df["dtype"] == dtype)]
+            _error_lines(ax, part, by, names, value, colors, floor)
+            if "representable" in part:  # the sweep: shading and the condition for reference
+                _shade_unrepresentable(ax, part)
+                cond = part[part["formula"] == names[0]].sort_values("scale")
+                ax.plot(cond["scale"], cond["condition"], ls="--", color="0.5", lw=1,
+                        label="condition 1 + max|x - max x|")  # fmt: skip
             ax.set_title(f"{case}, {dtype}")
             ax.set_xlabel(SCALE_LABEL if r == len(cases) - 1 else "")
-            ax.set_ylabel("max error (ulp)" if c == 0 else "")
+            ax.set_ylabel(ylabel if c == 0 else "")
     handles, labels = axes[0][0].get_legend_handles_labels()
-    fig.legend(
-        handles,
-        labels,
-        loc="outside lower center",
-        ncols=min(len(labels), 2 * len(dtypes)),
-        title="formula",
-    )
+    fig.legend(handles, labels, loc="outside lower center",
+               ncols=min(len(labels), 2 * len(dtypes)), title=by)  # fmt: skip
+    return fig, axes
+
+
+def _error_figure(sweep: pd.DataFrame) -> Figure:
+    formulas = _present(sweep["formula"], FORMULAS)
+    fig, _ = _grid_figure(sweep, "formula", formulas, "max_ulp_error", FLOOR, "max error (ulp)")
     fig.suptitle(
         f"Max error against the exact softmax (< {FLOOR} ulp drawn at {FLOOR}; x: broken rows; "
         "shaded: logits beyond the dtype's range)",
@@ -277,36 +269,11 @@ def _temperature_figure(temperature: pd.DataFrame, sweep: pd.DataFrame) -> Figur
 
 
 def _cross_entropy_figure(ce: pd.DataFrame) -> Figure:
-    cases, dtypes = _present(ce["case"], CASES), _present(ce["dtype"], DTYPES)
     methods = _present(ce["method"], ("log-of-naive", "log-of-max-shifted", "log-softmax"))
-    colors = colors_for(methods)
-    fig, axes = new_figure(
-        len(cases),
-        len(dtypes),
-        width=3.6 * len(dtypes) + 0.6,
-        height=2.6 * len(cases) + 0.6,
-        squeeze=False,
-        sharex=True,
-    )
-    for r, case in enumerate(cases):
-        for c, dtype in enumerate(dtypes):
-            ax = axes[r][c]
-            part = ce[(ce["case"] == case) & (ce["dtype"] == dtype)]
-            _error_lines(ax, part, "method", methods, "rel_error", colors, CE_FLOOR)
-            ax.set_title(f"{case}, {dtype}")
-            ax.set_xlabel(SCALE_LABEL if r == len(cases) - 1 else "")
-            ax.set_ylabel("relative error of mean loss" if c == 0 else "")
-    handles, labels = axes[0][0].get_legend_handles_labels()
-    fig.legend(
-        handles,
-        labels,
-        loc="outside lower center",
-        ncols=min(len(labels), 2 * len(dtypes)),
-        title="method",
-    )
+    fig, _ = _grid_figure(ce, "method", methods, "rel_error", CE_FLOOR, "relative error of loss")
     fig.suptitle(
-        f"Cross-entropy against the exact value (< {CE_FLOOR} drawn at {CE_FLOOR}; x = inf or "
-        "NaN loss)",
+        f"Mean cross-entropy against the exact value (< {CE_FLOOR} drawn at {CE_FLOOR}; x: inf "
+        "or NaN loss)",
         fontsize=10,
     )
     return fig

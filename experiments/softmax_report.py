@@ -103,8 +103,9 @@ def naive_accuracy_finding(tables: dict[str, pd.DataFrame]) -> Finding | None:
             f"{g(float(worst['scale']))}"
         )
     return Finding(
-        "Before it returns NaN, the naive form loses accuracy as exp(x) falls into the subnormal "
-        "range (all logits shifted down by s): worst error " + ", ".join(items) + "."
+        "Before it returns NaN on logits shifted down by s, the naive form loses accuracy once "
+        "exp(x) falls into the subnormal range (below log(finfo.tiny)); its worst error at a "
+        "point where it has not yet broken: " + ", ".join(items) + "."
     )
 
 
