@@ -13,6 +13,9 @@ elementwise losses, over the outputs), as in PyTorch:
 - `softmax-cross-entropy`: from logits, -sum_j y_j log_softmax(z)_j per example (targets are
   one-hot or probabilities), averaged over the batch only (torch.nn.functional.cross_entropy).
   Gradient (softmax(z) sum_j y_j - y) / N; computed through log_softmax, so stable for any logits.
+
+`get_loss_gradient(name)(y_hat, y, reduction) -> dy_hat` gives the same gradient, computed by the
+same code, without the value: the training step needs only the gradient.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from core.softmax import log_softmax
 
 Array = np.ndarray
 LossFn = Callable[[Array, Array, str], tuple[Array, Array]]
+GradientFn = Callable[[Array, Array, str], Array]
 
 REDUCTIONS: tuple[str, ...] = ("mean", "sum")
 # PyTorch's clamp of p (1 - p) in BCELoss's backward: 1e-12 rounded to float32 (autograd at p = 0
@@ -33,16 +37,37 @@ REDUCTIONS: tuple[str, ...] = ("mean", "sum")
 _BCE_EPS = float(np.float32(1e-12))
 
 
+def _count(y_hat: Array) -> int:
+    """N k: the number of elements the elementwise losses average over."""
+    return y_hat.shape[1] * y_hat.shape[2]
+
+
+def mse_gradient(y_hat: Array, y: Array, reduction: str = "mean") -> Array:
+    """d mse / d y_hat = 2 (y_hat - y), times 1 / (N k) for the mean (torch's factor 2 / numel)."""
+    d = y_hat - y
+    d *= 2 / _count(y_hat) if reduction == "mean" else 2.0
+    return d
+
+
 def mse(y_hat: Array, y: Array, reduction: str = "mean") -> tuple[Array, Array]:
     """Squared error; y_hat (E, N, k)."""
     diff = y_hat - y
     value = np.einsum("enk,enk->e", diff, diff)
-    d = 2 * diff
     if reduction == "mean":
-        count = y_hat.shape[1] * y_hat.shape[2]
-        value = value / count
-        d /= count
-    return value, d
+        value = value / _count(y_hat)
+    return value, mse_gradient(y_hat, y, reduction)
+
+
+def bce_gradient(y_hat: Array, y: Array, reduction: str = "mean") -> Array:
+    """d bce / d p = (p - y) / max(p (1 - p), eps), divided by N k for the mean."""
+    p = y_hat
+    d = p - y
+    den = 1 - p
+    den *= p
+    d /= np.maximum(den, _BCE_EPS, out=den)
+    if reduction == "mean":
+        d /= _count(y_hat)
+    return d
 
 
 def bce(y_hat: Array, y: Array, reduction: str = "mean") -> tuple[Array, Array]:
@@ -53,12 +78,22 @@ def bce(y_hat: Array, y: Array, reduction: str = "mean") -> tuple[Array, Array]:
         log_q = np.maximum(np.log1p(-p), -100)
     elementwise = -(y * log_p + (1 - y) * log_q)
     value = elementwise.sum(axis=(1, 2))
-    d = (p - y) / np.maximum(p * (1 - p), _BCE_EPS)
     if reduction == "mean":
-        count = y_hat.shape[1] * y_hat.shape[2]
-        value = value / count
-        d /= count
-    return value, d
+        value = value / _count(y_hat)
+    return value, bce_gradient(y_hat, y, reduction)
+
+
+def _cross_entropy_gradient(log_p: Array, y_full: Array, reduction: str) -> Array:
+    """softmax(z) sum_j y_j - y from log_p = log_softmax(z), divided by N for the mean."""
+    d = np.exp(log_p) * y_full.sum(axis=-1, keepdims=True) - y_full
+    if reduction == "mean":
+        d /= log_p.shape[1]
+    return d
+
+
+def softmax_cross_entropy_gradient(z: Array, y: Array, reduction: str = "mean") -> Array:
+    """d softmax-cross-entropy / d z for logits z (E, N, K)."""
+    return _cross_entropy_gradient(log_softmax(z), np.broadcast_to(y, z.shape), reduction)
 
 
 def softmax_cross_entropy(z: Array, y: Array, reduction: str = "mean") -> tuple[Array, Array]:
@@ -66,12 +101,9 @@ def softmax_cross_entropy(z: Array, y: Array, reduction: str = "mean") -> tuple[
     log_p = log_softmax(z)
     y_full = np.broadcast_to(y, z.shape)
     value = -np.einsum("enk,enk->e", y_full, log_p)
-    d = np.exp(log_p) * y_full.sum(axis=-1, keepdims=True) - y_full
     if reduction == "mean":
-        n = z.shape[1]
-        value = value / n
-        d /= n
-    return value, d
+        value = value / z.shape[1]
+    return value, _cross_entropy_gradient(log_p, y_full, reduction)
 
 
 LOSSES: dict[str, LossFn] = {
@@ -80,6 +112,11 @@ LOSSES: dict[str, LossFn] = {
     "softmax-cross-entropy": softmax_cross_entropy,
 }
 LOSS_NAMES: tuple[str, ...] = tuple(LOSSES)
+LOSS_GRADIENTS: dict[str, GradientFn] = {
+    "mse": mse_gradient,
+    "bce": bce_gradient,
+    "softmax-cross-entropy": softmax_cross_entropy_gradient,
+}
 
 
 def get_loss(name: str) -> LossFn:
@@ -88,6 +125,12 @@ def get_loss(name: str) -> LossFn:
     if key not in LOSSES:
         raise NnhwError(f"unknown loss {name!r}; choose one of {', '.join(LOSS_NAMES)}")
     return LOSSES[key]
+
+
+def get_loss_gradient(name: str) -> GradientFn:
+    """The gradient alone of the loss called `name` (case-insensitive)."""
+    get_loss(name)  # the same error for an unknown name
+    return LOSS_GRADIENTS[name.lower()]
 
 
 def check_reduction(reduction: str) -> str:

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from core import diagnostics
-from core.losses import get_loss
+from core.losses import get_loss, get_loss_gradient
 from core.mlp import MLP
 from core.optim import SGD, Adam
 
@@ -123,7 +123,7 @@ def train_epoch(
     X: (n, d_in), Y: (n, k), in the model's dtype. Member e visits the rows in the order
     `rngs[e].permutation(n)`, in batches of `batch_size` (the last one shorter).
     """
-    fn = get_loss(loss)
+    gradient = get_loss_gradient(loss)  # the step needs no loss value
     n = X.shape[0]
     batch = min(batch_size, n)
     order = np.stack([rng.permutation(n) for rng in rngs])
@@ -136,8 +136,7 @@ def train_epoch(
         X_chunk, Y_chunk = X[idx], Y[idx]
         for start in range(0, idx.shape[1], batch):
             x, y = X_chunk[:, start : start + batch], Y_chunk[:, start : start + batch]
-            _, d = fn(model.forward(x), y, reduction)
-            model.backward(d)
+            model.backward(gradient(model.forward(x), y, reduction))
             optimizer.step(model)
 
 
