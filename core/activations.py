@@ -4,6 +4,8 @@ Contract: an activation is a pair of elementwise functions of the pre-activation
 `forward(z) -> a` and `derivative(z, a) -> da/dz`, where `a = forward(z)` is passed in so smooth
 activations need not recompute it. The derivative is always defined from z (a derivative written
 from the output alone cannot express LeakyReLU with a negative slope, nor a ReLU at exactly 0).
+`backward(g, z, a) -> g * f'(z)` is the chain rule through the activation (g = dL/da), computed in
+place in g; ReLU does it in one operation, without building the derivative array.
 
 At z = 0 ReLU and LeakyReLU use the derivative of the z <= 0 branch, as PyTorch does.
 Sigmoid and tanh are finite and raise no floating-point warning for any finite z (|z| = 1e4
@@ -40,6 +42,14 @@ class Activation:
     kind: str
     max_derivative: float
     output_range: tuple[float, float]
+    fused_backward: Callable[[Array, Array, Array], Array] | None = None
+
+    def backward(self, g: Array, z: Array, a: Array) -> Array:
+        """dL/dz = g * f'(z) for g = dL/da; overwrites and returns g (the caller's own array)."""
+        if self.fused_backward is not None:
+            return self.fused_backward(g, z, a)
+        g *= self.derivative(z, a)
+        return g
 
 
 def _relu() -> Activation:
@@ -49,7 +59,10 @@ def _relu() -> Activation:
     def derivative(z: Array, a: Array) -> Array:
         return (z > 0).astype(z.dtype)
 
-    return Activation("relu", forward, derivative, "dying", 1.0, (0.0, np.inf))
+    def backward(g: Array, z: Array, a: Array) -> Array:
+        return np.multiply(g, z > 0, out=g)  # g * [z > 0], the same numbers as g * derivative
+
+    return Activation("relu", forward, derivative, "dying", 1.0, (0.0, np.inf), backward)
 
 
 def _leaky_relu(negative_slope: float) -> Activation:
