@@ -91,7 +91,14 @@ def findings(history: pd.DataFrame, config: Any) -> list[Finding]:
     key, name = _metric(history)
     first, last = history.iloc[0], _last_finite(history)
     epochs = int(history["epoch"].iloc[-1])
-    parts = [f"After {int(last['epoch'])} epochs"]
+    d = diverged_epoch(history)
+    e_last = int(last["epoch"])
+    if d is None:
+        parts = [f"After {e_last} epochs"]
+    elif e_last == 0:
+        parts = ["At initialisation (epoch 0, the last finite one before training diverged)"]
+    else:
+        parts = [f"After {e_last} epochs (the last finite one before training diverged)"]
     for part in ("train", "test"):
         if f"{part}_loss" in history:
             parts.append(
@@ -100,18 +107,31 @@ def findings(history: pd.DataFrame, config: Any) -> list[Finding]:
             )
     out.append(Finding(", ".join(parts[:1]) + " " + "; ".join(parts[1:]) + "."))
     start, end = float(first["train_loss"]), float(last["train_loss"])
-    if math.isfinite(start) and math.isfinite(end) and end > 0:
-        fell = end < start
+    claim = "Training lowers the loss (1.2(a): forward, loss, backward, update)."
+    if d is not None and e_last == 0:
+        bad = float(history.loc[history["epoch"] == d, "train_loss"].iloc[0])
         out.append(
             Finding(
-                f"The training loss went from {_fmt(start)} at initialisation to {_fmt(end)} at "
-                f"epoch {int(last['epoch'])}, {_fmt(start / end if fell else end / start)} times "
-                f"{'lower' if fell else 'higher'}.",
-                verdict="supported" if fell else "refuted",
-                claim="Training lowers the loss (1.2(a): forward, loss, backward, update).",
+                f"The training loss went from {_fmt(start)} at initialisation to {bad} at epoch "
+                f"{d}: training diverged (--lr {_fmt(float(config.lr))}) before any epoch "
+                "lowered it.",
+                verdict="refuted",
+                claim=claim,
             )
         )
-    d = diverged_epoch(history)
+    elif math.isfinite(start) and math.isfinite(end) and end > 0:
+        fell = end < start
+        text = (
+            f"The training loss went from {_fmt(start)} at initialisation to {_fmt(end)} at "
+            f"epoch {e_last}, {_fmt(start / end if fell else end / start)} times "
+            f"{'lower' if fell else 'higher'}"
+        )
+        verdict = "supported" if fell else "refuted"
+        if d is not None:
+            bad = float(history.loc[history["epoch"] == d, "train_loss"].iloc[0])
+            text += f", then it became {bad} at epoch {d} (diverged)"
+            verdict = "holds only when training does not diverge" if fell else "refuted"
+        out.append(Finding(text + ".", verdict=verdict, claim=claim))
     planned = int(config.epochs)
     if d is None and epochs < planned:
         out.append(
@@ -173,12 +193,17 @@ def _unit_findings(
 ) -> list[Finding]:
     out = []
     e = int(last["epoch"])
+    same = e == int(first["epoch"])  # diverged in the first epoch: only the initial net is finite
+
+    def when(a: float) -> str:
+        return "at initialisation" if same else f"at epoch {e}, {_pct(a)} at initialisation"
+
     for h, col in enumerate(layer_columns(history, "dead_fraction_h"), start=1):
         a, b = float(first[col]), float(last[col])
         out.append(
             Finding(
                 f"Hidden layer {h} ({config.activation}): {_pct(b)} of its units are dead (zero "
-                f"derivative on every training example) at epoch {e}, {_pct(a)} at initialisation."
+                f"derivative on every training example) {when(a)}."
             )
         )
     for h, col in enumerate(layer_columns(history, "saturated_fraction_h"), start=1):
@@ -186,16 +211,17 @@ def _unit_findings(
         out.append(
             Finding(
                 f"Hidden layer {h} ({config.activation}): {_pct(b)} of unit activations are "
-                f"saturated (derivative below {_pct(SATURATION_THRESHOLD)} of its maximum) at "
-                f"epoch {e}, {_pct(a)} at initialisation."
+                f"saturated (derivative below {_pct(SATURATION_THRESHOLD)} of its maximum) "
+                f"{when(a)}."
             )
         )
+    at = "at initialisation" if same else f"at epoch {e}"
     for h in range(1, len(layer_columns(history, "act_mean_h")) + 1):
         lo, hi = float(last[f"act_min_h{h}"]), float(last[f"act_max_h{h}"])
         mean, std = float(last[f"act_mean_h{h}"]), float(last[f"act_std_h{h}"])
         out.append(
             Finding(
-                f"Hidden layer {h} activations at epoch {e} lie in [{_fmt(lo)}, {_fmt(hi)}] with "
+                f"Hidden layer {h} activations {at} lie in [{_fmt(lo)}, {_fmt(hi)}] with "
                 f"mean {_fmt(mean)} and standard deviation {_fmt(std)}."
             )
         )
