@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+from matplotlib.ticker import MaxNLocator
 
 from experiments.plotting import PALETTE, colors_for, new_figure, spans_decades
 
@@ -65,6 +66,16 @@ def _style(history: pd.DataFrame) -> dict[str, Any]:
     return {"marker": "o", "markersize": 3} if len(history) <= 30 else {}
 
 
+# Test curves dashed: train and test often coincide, and a solid test line would hide train.
+_LINESTYLE = {"train": "-", "test": "--"}
+
+
+def _epoch_axis(ax: Any) -> None:
+    """Whole epochs on the x axis (a short history would otherwise get ticks at 0.2, 0.4, ...)."""
+    ax.set_xlabel("epoch (0 = at initialisation)")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+
+
 def _log_if_positive(ax: Any, values: np.ndarray) -> None:
     """Log y when there are positive finite values to show; non-positive ones are masked."""
     if np.any(np.isfinite(values) & (values > 0)):
@@ -80,11 +91,14 @@ def loss_figure(history: pd.DataFrame, config: Any) -> Figure:
         if f"{part}_loss" in history:
             y = history[f"{part}_loss"].to_numpy(float)
             losses.append(y)
-            ax_loss.plot(epoch, y, color=colors[part], label=part, **_style(history))
-    if losses and spans_decades(np.concatenate(losses)):
+            ax_loss.plot(
+                epoch, y, color=colors[part], ls=_LINESTYLE[part], label=part, **_style(history)
+            )
+    # A loss that falls tenfold already reads better on a log axis (the late epochs stay visible).
+    if losses and spans_decades(np.concatenate(losses), decades=1.0):
         _log_if_positive(ax_loss, np.concatenate(losses))
     _mark_divergence(ax_loss, history)
-    ax_loss.set_xlabel("epoch (0 = at initialisation)")
+    _epoch_axis(ax_loss)
     ax_loss.set_ylabel(f"{config.loss} loss ({config.reduction} over the set)")
     ax_loss.set_title("Loss")
     ax_loss.legend()
@@ -92,9 +106,11 @@ def loss_figure(history: pd.DataFrame, config: Any) -> Figure:
     for part in ("train", "test"):
         if f"{part}_{metric}" in history:
             y = history[f"{part}_{metric}"].to_numpy(float)
-            ax_metric.plot(epoch, y, color=colors[part], label=part, **_style(history))
+            ax_metric.plot(
+                epoch, y, color=colors[part], ls=_LINESTYLE[part], label=part, **_style(history)
+            )
     _mark_divergence(ax_metric, history)
-    ax_metric.set_xlabel("epoch (0 = at initialisation)")
+    _epoch_axis(ax_metric)
     if metric == "accuracy":
         ax_metric.set_ylabel("accuracy (fraction correct)")
         ax_metric.set_ylim(-0.02, 1.02)
@@ -123,7 +139,7 @@ def gradient_figure(history: pd.DataFrame, config: Any) -> Figure:
         )
     _log_if_positive(ax, values)
     _mark_divergence(ax, history)
-    ax.set_xlabel("epoch (0 = at initialisation)")
+    _epoch_axis(ax)
     ax.set_ylabel("‖dL/dW‖ (Frobenius norm, whole training set)")
     ax.set_title(f"Gradient norm per layer ({config.activation} hidden layers)")
     ax.legend()
