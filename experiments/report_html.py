@@ -107,13 +107,21 @@ def png_size(data: bytes) -> tuple[int, int]:
     return int(width), int(height)
 
 
+# CSS px per PNG pixel: figures are drawn at 150 dpi, so this shows 100 CSS px per inch of
+# figure. One scale for every figure keeps their text the same size on the page (a 6.4-inch
+# figure shown full width would otherwise have 1.5x larger text than a 9.5-inch one beside it);
+# max-width still shrinks wide figures to the column and to a phone.
+DISPLAY_SCALE = 2 / 3
+
+
 def img_tag(png: bytes, alt: str) -> str:
-    """An <img> with the PNG inside (data URI), intrinsic size given to avoid layout jumps."""
+    """An <img> with the PNG inside (data URI), its display size given (no layout jumps)."""
     width, height = png_size(png)
     b64 = base64.b64encode(png).decode("ascii")
     return (
         f'<img src="data:image/png;base64,{b64}" alt="{esc(alt)}" '
-        f'width="{width}" height="{height}" loading="eager">'
+        f'width="{round(width * DISPLAY_SCALE)}" height="{round(height * DISPLAY_SCALE)}" '
+        'loading="eager">'
     )
 
 
