@@ -46,6 +46,18 @@ def metric_name(summary: pd.DataFrame) -> str:
     return "accuracy" if "test_accuracy" in summary.columns else "r2"
 
 
+def best_text(summary: pd.DataFrame, column: str) -> str:
+    """Which activation has the highest value of `column`, naming every one that ties."""
+    values = summary[column].to_numpy(float)
+    if not np.isfinite(values).any():
+        return "none"
+    top = np.nanmax(values)
+    names = [str(a) for a, v in zip(summary["activation"], values) if v == top]
+    if len(names) == 1:
+        return names[0]
+    return ("all" if len(names) == len(values) else ", ".join(names)) + f" tie at {fmt(top)}"
+
+
 def _row(summary: pd.DataFrame, act: str) -> pd.Series | None:
     rows = summary[summary["activation"] == act]
     return rows.iloc[0] if len(rows) else None
@@ -219,11 +231,7 @@ def overview_finding(s: pd.DataFrame) -> Finding:
         f"{a} {fmt(m)} ± {fmt(sd)}"
         for a, m, sd in zip(s["activation"], s[f"test_{metric}"], s[f"test_{metric}_std"])
     ]
-    best = (
-        s.loc[s[f"test_{metric}"].idxmax(), "activation"]
-        if s[f"test_{metric}"].notna().any()
-        else "none"
-    )
+    best = best_text(s, f"test_{metric}")
     label = "accuracy" if metric == "accuracy" else "R^2"
     text = f"Test {label} (mean ± std over seeds): {'; '.join(parts)}; best: {best}."
     diverged = s[s["diverged"] > 0]

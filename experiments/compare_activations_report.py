@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from experiments.compare_activations_findings import findings, fmt, metric_name
+from experiments.compare_activations_findings import best_text, findings, fmt, metric_name
 from experiments.report import Report, Section
 
 Tables = dict[str, pd.DataFrame]
@@ -94,13 +94,19 @@ def report(tables: Tables, config: Any) -> Report:
 def headline(tables: Tables) -> str:
     s = tables["summary"]
     metric = metric_name(s)
-    best = s.loc[s[f"test_{metric}"].idxmax()]
+    col = f"test_{metric}"
+    values = s[col].to_numpy(float)
+    if np.isfinite(values).any() and np.sum(values == np.nanmax(values)) == 1:
+        top = s.loc[s[col].idxmax()]
+        best = f"{top['activation']} {fmt(top[col])}"
+    else:
+        best = best_text(s, col)
     epochs = ", ".join(
         f"{a} {fmt(e) if r else 'never'}"
         for a, e, r in zip(s["activation"], s["epochs_to_target"], s["reached"])
     )
     return (
-        f"best test {metric}: {best['activation']} {fmt(best[f'test_{metric}'])}; epochs to "
+        f"best test {'R²' if metric == 'r2' else metric}: {best}; epochs to "
         f"loss {fmt(s['target_loss'].iloc[0])}: {epochs}"
     )
 
