@@ -24,7 +24,7 @@ import matplotlib.ticker
 import numpy as np
 import pandas as pd
 
-from experiments.plotting import PALETTE, color_for, new_figure, spans_decades
+from experiments.plotting import PALETTE, color_for, linestyle_for, new_figure, spans_decades
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -67,7 +67,7 @@ def loss_figure(tables: Tables, config: Any) -> Figure:
     for ax, part in zip(axes, ("train", "test")):
         for act in activations(history):
             h = history[history["activation"] == act]
-            _band(ax, h, f"{part}_loss", color_for(act), act)
+            _band(ax, h, f"{part}_loss", color_for(act), act, ls=linestyle_for(act))
         if config is not None and config.target_loss is not None:
             ax.axhline(
                 config.target_loss,
@@ -138,7 +138,8 @@ def unit_health_figure(tables: Tables) -> Figure:
             if column == "dead_fraction" and act not in DYING and not (df[column] > 0).any():
                 continue  # units of smooth activations do not die; keep the panel readable
             per_epoch = df.groupby("epoch")[column].mean()
-            ax.plot(per_epoch.index, per_epoch.to_numpy(), color=color_for(act), label=act)
+            style = {"color": color_for(act), "ls": linestyle_for(act)}
+            ax.plot(per_epoch.index, per_epoch.to_numpy(), label=act, **style)
         ax.set_xlabel("epoch")
         ax.set_ylim(-0.02, 1.02)
     ax_dead.set_title("dead units (zero derivative on every point)")
@@ -271,7 +272,7 @@ def fit_figure(tables: Tables) -> Figure:
     )
     for act in activations(curve):
         c = curve[curve["activation"] == act]
-        ax.plot(c["x1"], c["y_hat"], color=color_for(act), label=act)
+        ax.plot(c["x1"], c["y_hat"], color=color_for(act), ls=linestyle_for(act), label=act)
     ax.set_xlabel("x1")
     ax.set_ylabel("y (seed 0's prediction)")
     ax.legend(loc="best")

@@ -4,6 +4,7 @@ Contract:
 - `PALETTE`: the eight Okabe-Ito colours (Okabe & Ito 2008), safe for the common colour-vision
   deficiencies. `ACTIVATION_COLORS`: one fixed colour per activation, the same in every command.
 - `color_for(name)`: the activation's colour, or a stable palette colour for any other name.
+  `linestyle_for(name)`: its line style (leaky-relu dashed, as its curves often lie on relu's).
   `colors_for(names)`: distinct colours for a list of category names, in order.
 - `new_figure(nrows, ncols, *, width, height, **kw) -> (fig, axes)`: a Figure (not pyplot, so no
   global figure registry) with constrained layout; `axes` as `Figure.subplots` returns it.
@@ -50,6 +51,10 @@ ACTIVATION_COLORS: dict[str, str] = {
     "identity": PALETTE["black"],
 }
 
+# LeakyReLU's curves usually lie on ReLU's (and identity's on others' in linear regimes):
+# dashed, they let the line underneath show through.
+ACTIVATION_LINESTYLES: dict[str, str] = {"leaky-relu": "--", "identity": "-."}
+
 DPI = 150
 STYLE: dict[str, Any] = {
     "figure.dpi": DPI,
@@ -80,6 +85,11 @@ def color_for(name: str) -> str:
     if name in ACTIVATION_COLORS:
         return ACTIVATION_COLORS[name]
     return _CYCLE[zlib.crc32(str(name).encode("utf-8")) % len(_CYCLE)]
+
+
+def linestyle_for(name: str) -> str:
+    """The line style of an activation's curves: solid, dashed for leaky-relu, dash-dot identity."""
+    return ACTIVATION_LINESTYLES.get(name, "-")
 
 
 def colors_for(names: Iterable[str]) -> dict[str, str]:
