@@ -105,7 +105,7 @@ def vanishing_gradients(
     initialisation the norm of the weight gradient and of the back-propagated signal
     dL/dz and the std of the activations, then the same gradient norms during a short
     SGD run. Beside them, the per-layer factor variance propagation predicts,
-    sqrt(n Var(W) E[f'(z)^2]) for the signal (about 1/4 for sigmoid with Xavier, 1 for
+    sqrt(n Var(W) E(f'(z)^2)) for the signal (about 1/4 for sigmoid with Xavier, 1 for
     ReLU with He), and the fitted factor (geometric mean of consecutive layer ratios).
     Then dead ReLU in narrow nets: the fraction of inputs whose output is identically 0,
     against 1 - (1 - 2^-width)^depth.
