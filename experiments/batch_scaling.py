@@ -25,7 +25,6 @@ cells failed. figures/report/headline are in experiments.batch_scaling_report.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,31 +39,12 @@ from experiments.batch_scaling_report import headline, metrics, report
 from experiments.batch_scaling_train import LR_RULES, train_cell
 from experiments.context import Interrupted, RunContext
 from experiments.sweep import SweepResults, combine, grid, run_sweep
+from experiments.validate import check_choice, check_float, check_int, check_positive_ints
 
 COMMAND = "batch-scaling"
 REDUCTIONS: tuple[str, ...] = ("sum", "mean")
 
 __all__ = ["COMMAND", "Config", "compute", "figures", "headline", "metrics", "report"]
-
-
-def _option(field: str) -> str:
-    return "--" + field.replace("_", "-")
-
-
-def _int(value: Any, field: str, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise NnhwError(f"{_option(field)} must be an integer, got {value!r}")
-    if value < minimum:
-        raise NnhwError(f"{_option(field)} must be >= {minimum}, got {value}")
-    return int(value)
-
-
-def _float(value: Any, field: str, above: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise NnhwError(f"{_option(field)} must be a finite number, got {value!r}")
-    if value <= above:
-        raise NnhwError(f"{_option(field)} must be > {above:g}, got {value}")
-    return float(value)
 
 
 def default_batch_sizes(n_samples: int) -> tuple[int, ...]:
@@ -90,34 +70,31 @@ class Config:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        if not isinstance(self.task, str) or self.task.lower() not in PRESETS:
-            raise NnhwError(f"--task: {self.task!r} is not one of {', '.join(PRESETS)}")
-        object.__setattr__(self, "task", self.task.lower())
-        n = _int(self.samples, "samples", 4)
-        if not isinstance(self.batch_sizes, tuple | list):
-            raise NnhwError(f"--batch-sizes must be a list of integers, got {self.batch_sizes!r}")
-        for b in self.batch_sizes:
-            _int(b, "batch_sizes", 1)
+        object.__setattr__(self, "task", check_choice(self.task, "task", tuple(PRESETS)))
+        n = check_int(self.samples, "samples", 4)
+        sizes = self.batch_sizes
+        if not (isinstance(sizes, tuple | list) and not sizes):  # () means the default sizes
+            sizes = check_positive_ints(sizes, "batch_sizes", "batch size", distinct=False)
+        for b in sizes:
             if b > n:
                 raise NnhwError(
                     f"--batch-sizes: {b} is larger than --samples {n} (a minibatch holds "
                     "distinct examples)"
                 )
-        sizes = tuple(sorted(set(self.batch_sizes)))
+        sizes = tuple(sorted(set(sizes)))
         if sizes and len(sizes) < 3:
             raise NnhwError(
                 f"--batch-sizes needs at least 3 different sizes for the fits, got {len(sizes)}"
             )
         object.__setattr__(self, "batch_sizes", sizes)
-        _int(self.minibatches, "minibatches", 10)
-        _int(self.pretrain_epochs, "pretrain_epochs", 0)
-        _int(self.train_epochs, "train_epochs", 1)
-        _int(self.seeds, "seeds", 1)
-        _int(self.seed, "seed", 0)
-        for name in ("lr",):
-            object.__setattr__(self, name, _float(getattr(self, name), name, 0.0))
+        check_int(self.minibatches, "minibatches", 10)
+        check_int(self.pretrain_epochs, "pretrain_epochs", 0)
+        check_int(self.train_epochs, "train_epochs", 1)
+        check_int(self.seeds, "seeds", 1)
+        check_int(self.seed, "seed", 0)
+        object.__setattr__(self, "lr", check_float(self.lr, "lr", above=0.0))
         for name in ("regime_factor", "curve_factor"):
-            object.__setattr__(self, name, _float(getattr(self, name), name, 1.0))
+            object.__setattr__(self, name, check_float(getattr(self, name), name, above=1.0))
 
     @property
     def sizes(self) -> tuple[int, ...]:

@@ -239,10 +239,10 @@ def test_training_breaks_criteria() -> None:
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"batch_sizes": (0, 2, 4)}, "--batch-sizes must be >= 1"),
+        ({"batch_sizes": (0, 2, 4)}, "--batch-sizes: every batch size must be an integer >= 1"),
         ({"samples": 16, "batch_sizes": (1, 2, 32)}, "--batch-sizes: 32 is larger than --samples"),
         ({"task": "nope"}, "--task"),
-        ({"minibatches": 3}, "--minibatches must be >= 10"),
+        ({"minibatches": 3}, "--minibatches must be an integer >= 10, got 3"),
         ({"lr": -1.0}, "--lr must be > 0"),
         ({"batch_sizes": (1, 2)}, "at least 3"),
         ({"curve_factor": 1.0}, "--curve-factor"),
