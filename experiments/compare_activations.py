@@ -15,7 +15,6 @@ and summary (one row per activation; compare_activations_summary).
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +27,14 @@ from core.presets import PRESETS
 from experiments.compare_activations_figures import figures
 from experiments.compare_activations_report import headline, metrics, report
 from experiments.context import Interrupted, RunContext
+from experiments.validate import (
+    check_bool,
+    check_choice,
+    check_float,
+    check_int,
+    check_names,
+    check_positive_ints,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -38,28 +45,6 @@ DEFAULT_ACTIVATIONS = ("relu", "leaky-relu", "tanh", "sigmoid")
 DEFAULT_TARGET_LOSS = {"regression": 0.05, "classification": 0.05}
 
 __all__ = ["COMMAND", "Config", "compute", "figures", "headline", "metrics", "report"]
-
-
-def _option(field: str) -> str:
-    return "--" + field.replace("_", "-")
-
-
-def _int(value: Any, field: str, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        raise NnhwError(f"{_option(field)} must be an integer >= {low}, got {value!r}")
-    return int(value)
-
-
-def _float(value: Any, field: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise NnhwError(f"{_option(field)} must be a finite number, got {value!r}")
-    return float(value)
-
-
-def _choice(value: Any, field: str, choices: tuple[str, ...]) -> str:
-    if not isinstance(value, str) or value.lower() not in choices:
-        raise NnhwError(f"{_option(field)}: {value!r} is not one of {', '.join(choices)}")
-    return value.lower()
 
 
 @dataclass(frozen=True)
@@ -98,9 +83,9 @@ class Config:
 def _resolve(c: Config) -> dict[str, Any]:
     r: dict[str, Any] = dict(c.__dict__)
     if r["dataset"] is not None:
-        r["dataset"] = _choice(r["dataset"], "dataset", DATASET_NAMES)
+        r["dataset"] = check_choice(r["dataset"], "dataset", DATASET_NAMES)
     if r["task"] is not None:
-        r["task"] = _choice(r["task"], "task", TASKS)
+        r["task"] = check_choice(r["task"], "task", TASKS)
         if r["dataset"] is not None and task_of(r["dataset"]) != r["task"]:
             raise NnhwError(
                 f"--dataset {r['dataset']} is a {task_of(r['dataset'])} dataset, "
@@ -122,23 +107,13 @@ def _resolve(c: Config) -> dict[str, Any]:
     ):
         if r[name] is None:
             r[name] = default
-    acts = r["activations"]
-    if isinstance(acts, str) or not isinstance(acts, tuple | list) or not acts:
-        raise NnhwError(f"--activations needs at least one activation, got {acts!r}")
-    acts = [_choice(a, "activations", ACTIVATION_NAMES) for a in acts]
-    if len(set(acts)) != len(acts):
-        raise NnhwError(f"--activations: each activation once, got {', '.join(acts)}")
-    if not isinstance(r["include_identity"], bool):
-        raise NnhwError(f"--include-identity must be true or false, got {r['include_identity']!r}")
-    if r["include_identity"] and "identity" not in acts:
+    acts = list(check_names(r["activations"], "activations", ACTIVATION_NAMES, "activation"))
+    if check_bool(r["include_identity"], "include_identity") and "identity" not in acts:
         acts.append("identity")
     r["activations"] = tuple(acts)
-    hidden = r["hidden"]
-    if isinstance(hidden, str) or not isinstance(hidden, tuple | list) or not hidden:
-        raise NnhwError(f"--hidden needs at least one layer width, got {hidden!r}")
-    r["hidden"] = tuple(_int(h, "hidden", 1) for h in hidden)
-    r["optimizer"] = _choice(r["optimizer"], "optimizer", OPTIMIZER_NAMES)
-    r["init"] = _choice(r["init"], "init", INIT_NAMES)
+    r["hidden"] = check_positive_ints(r["hidden"], "hidden", "layer width", distinct=False)
+    r["optimizer"] = check_choice(r["optimizer"], "optimizer", OPTIMIZER_NAMES)
+    r["init"] = check_choice(r["init"], "init", INIT_NAMES)
     for name, low in (
         ("seeds", 1),
         ("epochs", 1),
@@ -147,14 +122,11 @@ def _resolve(c: Config) -> dict[str, Any]:
         ("timing_repeats", 1),
         ("seed", 0),
     ):
-        r[name] = _int(r[name], name, low)
-    for name in ("lr", "target_loss", "negative_slope", "bias_shift"):
-        r[name] = _float(r[name], name)
+        r[name] = check_int(r[name], name, low)
     for name in ("lr", "target_loss"):
-        if r[name] <= 0:
-            raise NnhwError(f"{_option(name)} must be > 0, got {r[name]!r}")
-    if not 0 <= r["negative_slope"] < 1:
-        raise NnhwError(f"--negative-slope must be in [0, 1), got {r['negative_slope']!r}")
+        r[name] = check_float(r[name], name, above=0)
+    r["negative_slope"] = check_float(r["negative_slope"], "negative_slope", at_least=0, below=1)
+    r["bias_shift"] = check_float(r["bias_shift"], "bias_shift")
     return r
 
 

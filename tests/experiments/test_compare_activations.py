@@ -268,7 +268,7 @@ def test_config_resolves_the_preset_and_identity():
         ({"activations": ()}, r"--activations needs at least one"),
         ({"activations": ("relu", "relu")}, r"--activations: each activation once"),
         ({"seeds": 0}, r"--seeds must be an integer >= 1, got 0"),
-        ({"hidden": (64, 0)}, r"--hidden must be an integer >= 1, got 0"),
+        ({"hidden": (64, 0)}, r"--hidden: every layer width must be an integer >= 1, got 0"),
         ({"lr": 0.0}, r"--lr must be > 0, got 0.0"),
         ({"lr": float("nan")}, r"--lr must be a finite number"),
         ({"epochs": 0}, r"--epochs must be an integer >= 1"),
