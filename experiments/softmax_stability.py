@@ -41,6 +41,7 @@ from experiments import softmax_thresholds as st
 from experiments.config import config_to_dict
 from experiments.context import Interrupted, RunContext
 from experiments.sweep import combine, grid, run_sweep
+from experiments.validate import check_int, check_names
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -52,21 +53,6 @@ CE_METHODS = ("log-of-naive", "log-of-max-shifted", "log-softmax")
 SCALE_LIMITS = (1e-30, 1e30)  # past every overflow threshold; keeps the plots' log axes sane
 TINY64 = float(np.finfo(np.float64).tiny)
 QUANTITY = {"overflow": "largest row logsumexp", "underflow": "smallest row maximum"}
-
-
-def _names(value: Any, option: str, known: tuple[str, ...]) -> None:
-    if not isinstance(value, tuple) or not value:
-        raise NnhwError(f"{option} needs at least one of {', '.join(known)}")
-    for name in value:
-        if name not in known:
-            raise NnhwError(f"{option}: unknown value {name!r}; choose from {', '.join(known)}")
-    if len(set(value)) != len(value):
-        raise NnhwError(f"{option}: {', '.join(value)} names a value twice")
-
-
-def _int(value: Any, option: str, low: int, high: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise NnhwError(f"{option} must be an integer from {low} to {high}, got {value!r}")
 
 
 @dataclass(frozen=True)
@@ -84,9 +70,12 @@ class Config:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        _names(self.dtypes, "--dtypes", sm.DTYPES)
-        _names(self.formulas, "--formulas", sm.FORMULAS)
-        _names(self.cases, "--cases", sm.CASES)
+        for name, known, what in (
+            ("dtypes", sm.DTYPES, "dtype"),
+            ("formulas", sm.FORMULAS, "formula"),
+            ("cases", sm.CASES, "case"),
+        ):
+            object.__setattr__(self, name, check_names(getattr(self, name), name, known, what))
         for option, value in (("--scale-min", self.scale_min), ("--scale-max", self.scale_max)):
             ok = isinstance(value, int | float) and not isinstance(value, bool)
             if (
@@ -100,10 +89,10 @@ class Config:
                 f"--scale-min must be below --scale-max, got {self.scale_min!r} >= "
                 f"{self.scale_max!r}"
             )
-        _int(self.points, "--points", 2, 10_000)
-        _int(self.classes, "--classes", 2, 10_000)
-        _int(self.rows, "--rows", 1, 10_000)
-        _int(self.seed, "--seed", 0, 2**63 - 1)
+        check_int(self.points, "points", 2, 10_000)
+        check_int(self.classes, "classes", 2, 10_000)
+        check_int(self.rows, "rows", 1, 10_000)
+        check_int(self.seed, "seed", 0, 2**63 - 1)
 
     @property
     def scales(self) -> np.ndarray:

@@ -29,7 +29,6 @@ Tables (each row also carries `cell`, the sweep cell it came from, except theory
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -39,6 +38,7 @@ from core.init import INIT_NAMES
 from experiments import gradient_factors, gradient_flow
 from experiments.context import Interrupted, RunContext
 from experiments.sweep import combine, grid, run_sweep
+from experiments.validate import check_float, check_int, check_names, check_positive_ints
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -48,42 +48,6 @@ if TYPE_CHECKING:
 
 COMMAND = "vanishing-gradients"
 STUDY_INITS = tuple(name for name in INIT_NAMES if name != "zero")
-
-
-def _option(field: str) -> str:
-    return "--" + field.replace("_", "-")
-
-
-def _positive_ints(value: Any, field: str, what: str) -> tuple[int, ...]:
-    if not isinstance(value, tuple | list) or not value:
-        raise NnhwError(f"{_option(field)} needs at least one {what}, got {value!r}")
-    for v in value:
-        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-            raise NnhwError(f"{_option(field)}: every {what} must be an integer >= 1, got {v!r}")
-    if len(set(value)) != len(value):
-        raise NnhwError(f"{_option(field)}: {what}s must differ, got {list(value)}")
-    return tuple(int(v) for v in value)
-
-
-def _names(value: Any, field: str, choices: tuple[str, ...], what: str) -> tuple[str, ...]:
-    if not isinstance(value, tuple | list) or not value:
-        raise NnhwError(f"{_option(field)} needs at least one {what}, got {value!r}")
-    out = []
-    for v in value:
-        if not isinstance(v, str) or v.lower() not in choices:
-            raise NnhwError(
-                f"{_option(field)}: unknown {what} {v!r}; choose from {', '.join(choices)}"
-            )
-        out.append(v.lower())
-    if len(set(out)) != len(out):
-        raise NnhwError(f"{_option(field)}: {what}s must differ, got {', '.join(out)}")
-    return tuple(out)
-
-
-def _int(value: Any, field: str, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        raise NnhwError(f"{_option(field)} must be an integer >= {low}, got {value!r}")
-    return int(value)
 
 
 @dataclass(frozen=True)
@@ -105,12 +69,12 @@ class Config:
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
-        set_(self, "depths", _positive_ints(self.depths, "depths", "depth"))
-        set_(self, "widths", _positive_ints(self.widths, "widths", "width"))
+        set_(self, "depths", check_positive_ints(self.depths, "depths", "depth"))
+        set_(self, "widths", check_positive_ints(self.widths, "widths", "width"))
         set_(
             self,
             "activations",
-            _names(self.activations, "activations", ACTIVATION_NAMES, "activation"),
+            check_names(self.activations, "activations", ACTIVATION_NAMES, "activation"),
         )
         if isinstance(self.inits, tuple | list) and any(
             isinstance(v, str) and v.lower() == "zero" for v in self.inits
@@ -119,16 +83,11 @@ class Config:
                 "--inits: 'zero' leaves every hidden gradient exactly 0 (no flow to "
                 f"measure); choose from {', '.join(STUDY_INITS)}"
             )
-        set_(self, "inits", _names(self.inits, "inits", STUDY_INITS, "init"))
+        set_(self, "inits", check_names(self.inits, "inits", STUDY_INITS, "init"))
         for name in ("width", "seeds", "batch_size", "batches", "epochs", "samples"):
-            set_(self, name, _int(getattr(self, name), name, 1))
-        set_(self, "seed", _int(self.seed, "seed", 0))
-        lr = self.lr
-        if isinstance(lr, bool) or not isinstance(lr, int | float) or not math.isfinite(lr):
-            raise NnhwError(f"--lr must be a finite number, got {lr!r}")
-        if lr <= 0:
-            raise NnhwError(f"--lr must be > 0, got {lr!r}")
-        set_(self, "lr", float(lr))
+            set_(self, name, check_int(getattr(self, name), name, 1))
+        set_(self, "seed", check_int(self.seed, "seed", 0))
+        set_(self, "lr", check_float(self.lr, "lr", above=0))
 
 
 def gradient_cells(config: Config) -> list[dict[str, Any]]:
