@@ -19,7 +19,6 @@ task, softmax-cross-entropy needs one output per class, --momentum is for sgd on
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -31,32 +30,17 @@ from core.init import INIT_NAMES
 from core.losses import LOSS_NAMES, REDUCTIONS
 from core.optim import OPTIMIZER_NAMES
 from core.presets import PRESETS
+from experiments.validate import (
+    check_choice,
+    check_float,
+    check_int,
+    check_positive_ints,
+    option_name,
+)
 
 DTYPES: tuple[str, ...] = ("float32", "float64")
 SOFTMAX_CE = "softmax-cross-entropy"
 MAX_SAMPLES = 10_000_000
-
-
-def option(field: str) -> str:
-    """The CLI option of a config field: batch_size -> --batch-size."""
-    return "--" + field.replace("_", "-")
-
-
-def _choice(value: Any, names: tuple[str, ...], field: str) -> str:
-    if not isinstance(value, str) or value.lower() not in names:
-        raise NnhwError(f"{option(field)}: {value!r} is not one of {', '.join(names)}")
-    return value.lower()
-
-
-def _number(value: Any, field: str, kind: type = float) -> Any:
-    """value as int or float; NnhwError naming the option for strings, bools, NaN or inf."""
-    ok = isinstance(value, int) if kind is int else isinstance(value, int | float)
-    if isinstance(value, bool) or not ok:
-        what = "an integer" if kind is int else "a number"
-        raise NnhwError(f"{option(field)} must be {what}, got {value!r}")
-    if kind is float and not math.isfinite(value):
-        raise NnhwError(f"{option(field)} must be finite, got {value!r}")
-    return kind(value)
 
 
 @dataclass(frozen=True)
@@ -104,7 +88,7 @@ def _resolve(c: Config) -> dict[str, Any]:
     r: dict[str, Any] = {f.name: getattr(c, f.name) for f in fields(c)}
     for name in ("task", "dataset", "csv", "target"):
         if r[name] is not None and (not isinstance(r[name], str) or not r[name].strip()):
-            raise NnhwError(f"{option(name)} must be a non-empty text, got {r[name]!r}")
+            raise NnhwError(f"{option_name(name)} must be a non-empty text, got {r[name]!r}")
     if r["dataset"] is not None and r["csv"] is not None:
         raise NnhwError("--dataset and --csv exclude each other: give one of them")
     if r["csv"] is None:
@@ -115,12 +99,12 @@ def _resolve(c: Config) -> dict[str, Any]:
             raise NnhwError(f"--csv {r['csv']} needs --target COLUMN (the column to predict)")
         for name in ("samples", "noise"):
             if r[name] is not None:
-                raise NnhwError(f"{option(name)} applies to generated datasets, not to --csv")
+                raise NnhwError(f"{option_name(name)} applies to generated datasets, not to --csv")
 
     if r["task"] is not None:
-        r["task"] = _choice(r["task"], TASKS, "task")
+        r["task"] = check_choice(r["task"], "task", TASKS)
     if r["dataset"] is not None:
-        r["dataset"] = _choice(r["dataset"], DATASET_NAMES, "dataset")
+        r["dataset"] = check_choice(r["dataset"], "dataset", DATASET_NAMES)
         if r["task"] is None:
             r["task"] = task_of(r["dataset"])
         elif task_of(r["dataset"]) != r["task"]:
@@ -137,51 +121,37 @@ def _resolve(c: Config) -> dict[str, Any]:
     for name in ("activation", "init", "loss", "optimizer"):
         if r[name] is None:
             r[name] = getattr(preset, name)
-    r["activation"] = _choice(r["activation"], ACTIVATION_NAMES, "activation")
-    r["init"] = _choice(r["init"], INIT_NAMES, "init")
-    r["loss"] = _choice(r["loss"], LOSS_NAMES, "loss")
-    r["optimizer"] = _choice(r["optimizer"], OPTIMIZER_NAMES, "optimizer")
+    r["activation"] = check_choice(r["activation"], "activation", ACTIVATION_NAMES)
+    r["init"] = check_choice(r["init"], "init", INIT_NAMES)
+    r["loss"] = check_choice(r["loss"], "loss", LOSS_NAMES)
+    r["optimizer"] = check_choice(r["optimizer"], "optimizer", OPTIMIZER_NAMES)
     if r["output_activation"] is None:
         r["output_activation"] = "identity" if r["loss"] == SOFTMAX_CE else preset.output_activation
-    r["output_activation"] = _choice(r["output_activation"], ACTIVATION_NAMES, "output_activation")
-    r["reduction"] = _choice(r["reduction"], REDUCTIONS, "reduction")
-    r["dtype"] = _choice(r["dtype"], DTYPES, "dtype")
+    r["output_activation"] = check_choice(
+        r["output_activation"], "output_activation", ACTIVATION_NAMES
+    )
+    r["reduction"] = check_choice(r["reduction"], "reduction", REDUCTIONS)
+    r["dtype"] = check_choice(r["dtype"], "dtype", DTYPES)
 
     r["hidden"] = _hidden(preset.hidden if r["hidden"] is None else r["hidden"])
     for name in ("lr", "epochs", "batch_size"):
         if r[name] is None:
             r[name] = getattr(preset, name)
-    r["lr"] = _number(r["lr"], "lr")
-    if r["lr"] <= 0:
-        raise NnhwError(f"--lr must be > 0, got {r['lr']}")
-    for name in ("epochs", "batch_size", "seed"):
-        r[name] = _number(r[name], name, int)
-    if r["epochs"] < 1:
-        raise NnhwError(f"--epochs must be >= 1, got {r['epochs']}")
-    if r["batch_size"] < 1:
-        raise NnhwError(f"--batch-size must be >= 1, got {r['batch_size']}")
-    if r["seed"] < 0:
-        raise NnhwError(f"--seed must be >= 0, got {r['seed']}")
-    r["test_fraction"] = _number(r["test_fraction"], "test_fraction")
-    if not 0 < r["test_fraction"] < 1:
-        raise NnhwError(f"--test-fraction must be in (0, 1), got {r['test_fraction']}")
+    r["lr"] = check_float(r["lr"], "lr", above=0)
+    r["epochs"] = check_int(r["epochs"], "epochs", 1)
+    r["batch_size"] = check_int(r["batch_size"], "batch_size", 1)
+    r["seed"] = check_int(r["seed"], "seed", 0)
+    r["test_fraction"] = check_float(r["test_fraction"], "test_fraction", above=0, below=1)
     if r["csv"] is None:
-        r["samples"] = _number(
-            preset.n_samples if r["samples"] is None else r["samples"], "samples", int
-        )
-        if not 2 <= r["samples"] <= MAX_SAMPLES:
-            raise NnhwError(f"--samples must be in [2, {MAX_SAMPLES}], got {r['samples']}")
+        samples = preset.n_samples if r["samples"] is None else r["samples"]
+        r["samples"] = check_int(samples, "samples", 2, MAX_SAMPLES)
         if r["noise"] is not None:
-            r["noise"] = _number(r["noise"], "noise")
-            if r["noise"] < 0:
-                raise NnhwError(f"--noise must be >= 0, got {r['noise']}")
+            r["noise"] = check_float(r["noise"], "noise", at_least=0)
 
-    r["momentum"] = _number(r["momentum"], "momentum")
-    if not 0 <= r["momentum"] < 1:
-        raise NnhwError(f"--momentum must be in [0, 1), got {r['momentum']}")
+    r["momentum"] = check_float(r["momentum"], "momentum", at_least=0, below=1)
     if r["momentum"] != 0 and r["optimizer"] != "sgd":
         raise NnhwError(f"--momentum applies to --optimizer sgd only, not {r['optimizer']}")
-    r["negative_slope"] = _number(r["negative_slope"], "negative_slope")
+    r["negative_slope"] = check_float(r["negative_slope"], "negative_slope")
     leaky = "leaky-relu" in (r["activation"], r["output_activation"])
     if r["negative_slope"] != DEFAULT_NEGATIVE_SLOPE and not leaky:
         raise NnhwError(
@@ -195,14 +165,7 @@ def _resolve(c: Config) -> dict[str, Any]:
 def _hidden(value: Any) -> tuple[int, ...]:
     if isinstance(value, int | str):
         value = (value,)
-    if not isinstance(value, list | tuple) or not value:
-        raise NnhwError(f"--hidden must list at least one layer width, got {value!r}")
-    out = []
-    for width in value:
-        if isinstance(width, bool) or not isinstance(width, int) or width < 1:
-            raise NnhwError(f"--hidden widths must be integers >= 1, got {width!r}")
-        out.append(int(width))
-    return tuple(out)
+    return check_positive_ints(value, "hidden", "layer width", distinct=False)
 
 
 def _check_loss(r: dict[str, Any]) -> None:
