@@ -23,10 +23,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from core.errors import NnhwError
 from experiments import claims as cl
 from experiments import verify_core as vc
 from experiments.context import Interrupted, RunContext
+from experiments.validate import check_bool, check_int
 from experiments.verify_report import figures, headline, report
 
 COMMAND = "verify"
@@ -46,11 +46,9 @@ class Config:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        for name in ("thorough", "strict"):
-            if not isinstance(getattr(self, name), bool):
-                raise NnhwError(f"--{name} must be true or false, got {getattr(self, name)!r}")
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
-            raise NnhwError(f"--seed must be an integer >= 0, got {self.seed!r}")
+        check_bool(self.thorough, "thorough")
+        check_bool(self.strict, "strict")
+        check_int(self.seed, "seed", 0)
 
     @property
     def epochs(self) -> int:
