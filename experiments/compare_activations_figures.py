@@ -129,7 +129,7 @@ def gradient_figure(tables: Tables) -> Figure:
 
 def unit_health_figure(tables: Tables) -> Figure:
     layers = tables["layers"].dropna(subset=["act_mean"])  # hidden layers only
-    fig, (ax_dead, ax_sat) = new_figure(1, 2, width=9.5, height=3.6, sharey=True)
+    fig, (ax_dead, ax_sat) = new_figure(1, 2, width=9.5, height=3.6, sharex=True, sharey=True)
     for ax, column in ((ax_dead, "dead_fraction"), (ax_sat, "saturated_fraction")):
         for act in activations(layers):
             df = layers[layers["activation"] == act]
@@ -142,11 +142,14 @@ def unit_health_figure(tables: Tables) -> Figure:
             ax.plot(per_epoch.index, per_epoch.to_numpy(), label=act, **style)
         ax.set_xlabel("epoch")
         ax.set_ylim(-0.02, 1.02)
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(loc="center right" if column == "dead_fraction" else "upper left")
+        else:  # e.g. only relu and leaky-relu: nothing can saturate (an empty legend warns)
+            kind = "dies" if column == "dead_fraction" else "saturates"
+            ax.text(0.5, 0.5, f"no activation here {kind}", ha="center", transform=ax.transAxes)
     ax_dead.set_title("dead units (zero derivative on every point)")
     ax_sat.set_title("saturated units (derivative < 5% of its max)")
-    ax_sat.legend(loc="upper left")
     ax_dead.set_ylabel("fraction of hidden units")
-    ax_dead.legend(loc="upper right")
     return fig
 
 
