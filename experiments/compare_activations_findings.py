@@ -52,7 +52,8 @@ def best_text(summary: pd.DataFrame, column: str) -> str:
     if not np.isfinite(values).any():
         return "none"
     top = np.nanmax(values)
-    names = [str(a) for a, v in zip(summary["activation"], values) if v == top]
+    # a tie as the reader sees it: equal to the quoted 3 significant digits
+    names = [str(a) for a, v in zip(summary["activation"], values) if fmt(v) == fmt(top)]
     if len(names) == 1:
         return names[0]
     return ("all" if len(names) == len(values) else ", ".join(names)) + f" tie at {fmt(top)}"
@@ -211,7 +212,7 @@ def linear_finding(s: pd.DataFrame, lb: pd.DataFrame | None) -> Finding | None:
     text = (
         f"With identity hidden units the trained net equals one affine map x -> A x + c "
         f"(A the product of its weight matrices) to a relative error of {fmt(collapse)}; its "
-        f"test {'accuracy' if metric == 'accuracy' else 'R^2'} was {fmt(net)} against "
+        f"test {'accuracy' if metric == 'accuracy' else 'R²'} was {fmt(net)} against "
         f"{fmt(ls)} for least squares on the same data"
     )
     dist = lb["map_distance"].dropna()
@@ -227,12 +228,13 @@ def linear_finding(s: pd.DataFrame, lb: pd.DataFrame | None) -> Finding | None:
 
 def overview_finding(s: pd.DataFrame) -> Finding:
     metric = metric_name(s)
+    # a spread below 1e-12 of the mean is rounding (identical predictions), not a spread
     parts = [
-        f"{a} {fmt(m)} ± {fmt(sd)}"
+        f"{a} {fmt(m)} ± {fmt(0.0 if abs(sd) <= 1e-12 * max(1.0, abs(m)) else sd)}"
         for a, m, sd in zip(s["activation"], s[f"test_{metric}"], s[f"test_{metric}_std"])
     ]
     best = best_text(s, f"test_{metric}")
-    label = "accuracy" if metric == "accuracy" else "R^2"
+    label = "accuracy" if metric == "accuracy" else "R²"
     text = f"Test {label} (mean ± std over seeds): {'; '.join(parts)}; best: {best}."
     diverged = s[s["diverged"] > 0]
     if len(diverged):

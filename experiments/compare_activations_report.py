@@ -95,12 +95,9 @@ def headline(tables: Tables) -> str:
     s = tables["summary"]
     metric = metric_name(s)
     col = f"test_{metric}"
-    values = s[col].to_numpy(float)
-    if np.isfinite(values).any() and np.sum(values == np.nanmax(values)) == 1:
-        top = s.loc[s[col].idxmax()]
-        best = f"{top['activation']} {fmt(top[col])}"
-    else:
-        best = best_text(s, col)
+    best = best_text(s, col)
+    if best != "none" and " tie at " not in best:
+        best += f" {fmt(s[col].max())}"
     epochs = ", ".join(
         f"{a} {fmt(e) if r else 'never'}"
         for a, e, r in zip(s["activation"], s["epochs_to_target"], s["reached"])
