@@ -153,6 +153,13 @@ def unit_health_figure(tables: Tables) -> Figure:
     return fig
 
 
+def _symlog_ticks(limits: tuple[float, float]) -> list[float]:
+    """0, +-1 and +-(1, 2, 5) x 10^k inside `limits`."""
+    steps = [m * 10.0**k for k in range(0, 12) for m in (1, 2, 5)]
+    lo, hi = limits
+    return sorted({0.0} | {v for v in steps if v <= hi} | {-v for v in steps if -v >= lo})
+
+
 def range_figure(tables: Tables) -> Figure:
     summary = tables["summary"]
     fig, ax = new_figure(width=6.4, height=3.6)
@@ -160,24 +167,20 @@ def range_figure(tables: Tables) -> Figure:
     for i, act in enumerate(acts):
         row = summary[summary["activation"] == act].iloc[0]
         ax.vlines(i, row["act_min"], row["act_max"], color=color_for(act), linewidth=6)
-        ax.plot(
-            [i],
-            [row["act_mean"]],
-            marker="o",
-            color=PALETTE["black"],
-            markersize=5,
-            label="mean (final epoch)" if i == 0 else None,
-        )
+        label = "mean (final epoch)" if i == 0 else None  # white edge: visible on a black bar
+        ax.plot([i], [row["act_mean"]], "o", color="black", ms=6, mec="white", label=label)
     for y in (-1.0, 0.0, 1.0):
         ax.axhline(y, color=PALETTE["black"], linewidth=0.8, linestyle=":" if y else "-")
     ax.set_xticks(range(len(acts)), acts)
     ax.set_xlabel("hidden activation")
     # linear inside [-1, 1], where sigmoid and tanh live; logarithmic beyond (ReLU's outputs)
     ax.set_yscale("symlog", linthresh=1.0)
+    # ticks at 1, 2, 5 per decade: ReLU's max of 5.5 had no tick between 1 and 10 to read it by
+    ax.set_yticks(_symlog_ticks(ax.get_ylim()))
     ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
     ax.set_ylabel("hidden-layer output (min to max)")
     ax.set_title("Output range of the hidden units")
-    ax.legend(loc="lower left")
+    ax.legend(loc="best")
     return fig
 
 
