@@ -6,6 +6,7 @@ Contract:
 - `color_for(name)`: the activation's colour, or a stable palette colour for any other name.
   `linestyle_for(name)`: its line style (leaky-relu dashed, as its curves often lie on relu's).
   `colors_for(names)`: distinct colours for a list of category names, in order.
+  `sequential_colors(values)`: viridis shades for an ordered quantity (depth, width, layer).
 - `new_figure(nrows, ncols, *, width, height, **kw) -> (fig, axes)`: a Figure (not pyplot, so no
   global figure registry) with constrained layout; `axes` as `Figure.subplots` returns it.
 - `spans_decades(values, decades=2.0)`: whether positive data spans enough to want a log scale.
@@ -106,6 +107,15 @@ def colors_for(names: Iterable[str]) -> dict[str, str]:
             out[name] = free[i % len(free)]
             i += 1
     return out
+
+
+def sequential_colors(values: Iterable[Any]) -> dict[Any, str]:
+    """Colours for an ordered quantity (depth, width, layer): viridis from dark to green, never
+    the activation colours, so a line per depth is not mistaken for an activation."""
+    values = list(dict.fromkeys(values))
+    cmap = mpl.colormaps["viridis"]
+    n = max(1, len(values) - 1)
+    return {v: mpl.colors.to_hex(cmap(0.85 * i / n)) for i, v in enumerate(values)}
 
 
 def new_figure(

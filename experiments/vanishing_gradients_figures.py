@@ -21,10 +21,11 @@ import numpy as np
 import pandas as pd
 from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+from matplotlib.lines import Line2D
+from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, NullFormatter
 
 from experiments.gradient_factors import KEYS, hidden_layers
-from experiments.plotting import color_for, colors_for, new_figure
+from experiments.plotting import color_for, new_figure, sequential_colors
 from experiments.variance_theory import dead_relu_probability
 
 Tables = dict[str, pd.DataFrame]
@@ -32,6 +33,11 @@ _LABELS = {
     "signal": ("signal_norm", "predicted_signal", "||dL/dz_l|| (RMS over seeds)"),
     "weight_grad": ("weight_grad_norm", "predicted_weight_grad", "||dL/dW_l||_F (RMS over seeds)"),
     "act_std": ("act_std", "predicted_act_std", "std of a_l (RMS over seeds)"),
+}
+_TITLES = {
+    "signal": "Back-propagated signal per hidden layer at initialisation",
+    "weight_grad": "Weight-gradient norm per hidden layer at initialisation",
+    "act_std": "Activation std per hidden layer at initialisation",
 }
 _MARKERS = {"signal": "o", "weight_grad": "s", "act_std": "^"}
 
@@ -45,8 +51,8 @@ def _panel_grid(df: pd.DataFrame) -> tuple[list[str], list[str]]:
 
 
 def _depth_colors(depths: list[int]) -> dict[int, str]:
-    by_name = colors_for([f"depth {d}" for d in depths])
-    return {d: by_name[f"depth {d}"] for d in depths}
+    # shades of one colour map: the palette's colours would read as activations (blue = relu)
+    return sequential_colors(int(d) for d in depths)
 
 
 def _y_scale(ax: Any, values: np.ndarray) -> None:
@@ -105,7 +111,12 @@ def by_layer_figure(tables: Tables, quantity: str) -> Figure:
             _y_scale(ax, case["value"].to_numpy())
             ax.set_title(f"{act}, {init}")
             _outer_labels(ax, i, j, len(acts), "hidden layer l (1 = input side)", ylabel)
-    axes[0][-1].legend(title="solid: measured\ndashed: theory", loc="best", fontsize=7)
+    # one legend below the grid: inside a panel it covered the lines it names
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    handles.append(Line2D([], [], color="black", ls="--", lw=1.0))
+    labels.append("theory (dashed, same colour)")
+    fig.legend(handles, labels, loc="outside lower center", ncols=min(6, len(labels)))
+    fig.suptitle(f"{_TITLES[quantity]}: measured (solid) and variance propagation (dashed)")
     return fig
 
 
@@ -132,6 +143,14 @@ def fitted_vs_predicted_figure(tables: Tables) -> Figure:
     ax.plot([lo, hi], [lo, hi], color="black", lw=0.8, ls=":", label="fitted = predicted")
     ax.set_xscale("log")
     ax.set_yscale("log")
+    # the factors span about one decade: label 0.1, 0.2, 0.5, 1, 2 so points can be read off
+    ticks = [t for t in (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10) if lo <= t <= hi]
+    if len(ticks) >= 2:
+        for axis in (ax.xaxis, ax.yaxis):
+            axis.set_major_locator(FixedLocator(ticks))
+            axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+            axis.set_minor_formatter(NullFormatter())
+    ax.set_title("Per-layer factor, fitted against predicted (every case and depth)")
     ax.set_xlabel("predicted per-layer factor (variance propagation)")
     ax.set_ylabel("fitted per-layer factor (geometric mean of ratios)")
     ax.legend(fontsize=6, ncol=2, loc="upper left")
@@ -177,6 +196,7 @@ def training_heatmap_figure(tables: Tables) -> Figure:
             _outer_labels(ax, i, j, len(acts), "epoch (0 = initialisation)", ylabel)
     if image is not None:
         fig.colorbar(image, ax=axes, label="log10 ||dL/dW_l||_F (mean over seeds)", shrink=0.6)
+    fig.suptitle(f"Weight-gradient norm per layer during SGD training, depth {deepest}")
     return fig
 
 
@@ -185,7 +205,7 @@ def dead_relu_figure(tables: Tables) -> Figure:
     d = tables["dead_relu"]
     fig, ax = new_figure(width=7.2, height=4.0)
     widths = sorted(d["width"].unique())
-    colors = colors_for([f"width {w}" for w in widths])
+    colors = {f"width {w}": c for w, c in sequential_colors(widths).items()}
     dense = np.geomspace(max(1.0, float(d["depth"].min())), float(d["depth"].max()), 200)
     for w in widths:
         g = d[d["width"] == w].sort_values("depth")
