@@ -25,16 +25,16 @@ Tables (one row per ...):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from core.data import Dataset, Standardizer, make_dataset, split, targets
+from core.data import make_dataset
 from core.mlp import MLP
 from core.optim import make_optimizer
-from core.train import History, TrainData, fit, r2_score
+from core.train import History, fit, r2_score
+from experiments.prepare import Prepared, output_count, split_and_standardise
 
 Array = np.ndarray
 TEST_FRACTION = 0.2
@@ -49,41 +49,11 @@ def data_stream(root_seed: int) -> np.random.Generator:
     return np.random.default_rng(np.random.SeedSequence([root_seed, _DATA_TAG]))
 
 
-@dataclass(frozen=True)
-class Prepared:
-    dataset: Dataset
-    train: Dataset
-    test: Dataset
-    x_scale: Standardizer
-    y_scale: Standardizer | None
-    n_out: int
-    data: TrainData
-
-    @property
-    def metric(self) -> str:
-        return "accuracy" if self.dataset.task == "classification" else "r2"
-
-
 def prepare_data(dataset: str, samples: int, root_seed: int) -> Prepared:
     """Generate, split and standardise the data of a run."""
     rng = data_stream(root_seed)
     ds = make_dataset(dataset, samples, rng)
-    train, test = split(ds, TEST_FRACTION, rng)
-    if ds.task == "classification":
-        n_out, y_scale = (1 if ds.n_classes == 2 else ds.n_classes), None
-    else:
-        n_out = targets(train, 1).shape[1]
-        y_scale = Standardizer.fit(targets(train, n_out))
-    x_scale = Standardizer.fit(train.X)
-
-    def y_of(part: Dataset) -> Array:
-        y = targets(part, n_out)
-        return y if y_scale is None else y_scale(y)
-
-    data = TrainData(
-        x_scale(train.X), y_of(train), x_scale(test.X), y_of(test), train.labels, test.labels
-    )
-    return Prepared(ds, train, test, x_scale, y_scale, n_out, data)
+    return split_and_standardise(ds, TEST_FRACTION, rng, output_count(ds))
 
 
 def build_model(params: dict[str, Any], n_in: int, n_out: int, rngs: list) -> MLP:

@@ -33,21 +33,22 @@ from __future__ import annotations
 
 import itertools
 import json
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from core.data import Dataset, Standardizer, make_dataset, split, targets
+from core.data import make_dataset
 from core.errors import NnhwError
 from core.mlp import MLP
 from core.optim import make_optimizer
 from core.softmax import softmax
-from core.train import History, TrainData, fit
+from core.train import History, fit
 from experiments.context import Interrupted, RunContext
 from experiments.data_io import read_csv
+from experiments.prepare import Prepared, output_count, split_and_standardise
 from experiments.train_config import SOFTMAX_CE, Config
 from experiments.train_figures import figures
 from experiments.train_report import headline, metrics, report, status
@@ -59,19 +60,6 @@ MAX_PARAMS = 50_000_000
 MAX_CELLS = 250_000_000  # samples x units of one full-batch forward pass (2 GB in float64)
 
 __all__ = ["COMMAND", "Config", "compute", "figures", "headline", "metrics", "report", "status"]
-
-
-@dataclass(frozen=True)
-class Prepared:
-    """The data of a run, split, standardised and shaped for the net."""
-
-    dataset: Dataset
-    train: Dataset
-    test: Dataset
-    x_scale: Standardizer
-    y_scale: Standardizer | None
-    sizes: tuple[int, ...]
-    data: TrainData
 
 
 def streams(seed: int) -> tuple[np.random.Generator, np.random.Generator, np.random.Generator]:
@@ -99,31 +87,14 @@ def prepare(config: Config, rng: np.random.Generator | None = None) -> Prepared:
             f"--test-fraction {config.test_fraction} leaves {n_test} of {ds.n_samples} samples "
             "for testing; training and test set both need at least one"
         )
-    train, test = split(ds, config.test_fraction, rng)
-    if config.classification:
-        n_out = ds.n_classes if (config.loss == SOFTMAX_CE or ds.n_classes > 2) else 1
-    else:
-        assert ds.y is not None
-        n_out = ds.y.shape[1]
-    sizes = (ds.X.shape[1], *tuple(config.hidden or ()), n_out)
-    _check_size(sizes, ds.n_samples)
-    dtype = np.dtype(config.dtype)
-    x_scale = Standardizer.fit(train.X)
-    y_scale = None if config.classification else Standardizer.fit(targets(train, n_out))
+    n_out = output_count(ds, one_hot=config.loss == SOFTMAX_CE)
+    _check_size(layer_sizes(config, ds.X.shape[1], n_out), ds.n_samples)
+    return split_and_standardise(ds, config.test_fraction, rng, n_out, np.dtype(config.dtype))
 
-    def y_of(part: Dataset) -> np.ndarray:
-        y = targets(part, n_out)
-        return (y if y_scale is None else y_scale(y)).astype(dtype)
 
-    data = TrainData(
-        X_train=x_scale(train.X).astype(dtype),
-        Y_train=y_of(train),
-        X_test=x_scale(test.X).astype(dtype),
-        Y_test=y_of(test),
-        labels_train=train.labels,
-        labels_test=test.labels,
-    )
-    return Prepared(ds, train, test, x_scale, y_scale, sizes, data)
+def layer_sizes(config: Config, n_in: int, n_out: int) -> tuple[int, ...]:
+    """The net's layer sizes: n_in, the hidden widths of `config`, n_out."""
+    return (n_in, *tuple(config.hidden or ()), n_out)
 
 
 def count_params(sizes: tuple[int, ...]) -> int:
@@ -148,7 +119,7 @@ def _check_size(sizes: tuple[int, ...], n_samples: int) -> None:
 
 def build(config: Config, prep: Prepared, rng: np.random.Generator) -> MLP:
     return MLP(
-        prep.sizes,
+        layer_sizes(config, prep.n_in, prep.n_out),
         str(config.activation),
         str(config.output_activation),
         [rng],
@@ -243,7 +214,8 @@ def history_table(history: History, config: Config) -> pd.DataFrame:
 
 def dataset_table(config: Config, prep: Prepared) -> pd.DataFrame:
     ds = prep.dataset
-    n_params = count_params(prep.sizes)
+    sizes = layer_sizes(config, prep.n_in, prep.n_out)
+    n_params = count_params(sizes)
     row = {
         "name": ds.name if config.csv is None else Path(str(config.csv)).name,
         "task": ds.task,
@@ -255,7 +227,7 @@ def dataset_table(config: Config, prep: Prepared) -> pd.DataFrame:
         "n_classes": ds.n_classes,
         "features": json.dumps(list(ds.feature_names), ensure_ascii=False),
         "target": ds.target_name if ds.task == "regression" or config.csv else "class",
-        "sizes": "-".join(str(s) for s in prep.sizes),
+        "sizes": "-".join(str(s) for s in sizes),
         "n_params": n_params,
     }
     return pd.DataFrame([row])
