@@ -39,7 +39,7 @@ def _cases(tables: Tables) -> pd.DataFrame:
 
 def _per_init(cases: pd.DataFrame, act: str) -> str:
     rows = cases[cases["activation"] == act]
-    return "; ".join(
+    return ", ".join(
         f"{r.init} {g3(r.fitted_factor)} (theory {g3(r.predicted_factor)}, layer 1 gets "
         f"{g3(r.first_last_ratio)} of layer {int(r.depth)}'s signal)"
         for r in rows.itertuples()
@@ -61,7 +61,7 @@ def _claim(
     parts = [f"{act}: {_per_init(cases, act)}" for act in acts]
     text = (
         f"Fitted per-layer factor of the back-propagated signal towards the input at depth "
-        f"{depth} — " + " | ".join(parts) + f". A gradient counts as vanishing when the "
+        f"{depth} — " + "; ".join(parts) + f". A gradient counts as vanishing when the "
         f"factor is below {VANISHING_FACTOR}."
     )
     return Finding(text, verdict, claim)
@@ -117,9 +117,12 @@ def _xavier_relu(tables: Tables) -> Finding | None:
         f"ReLU with Xavier-normal at depth {int(a['depth'])}: the activations' variance is "
         f"multiplied by {g3(variance)} per layer (theory {g3(a['predicted_factor'] ** 2)}), "
         f"the back-propagated signal's norm by {g3(g['fitted_factor'])} per layer towards the "
-        f"input, while the weight gradients' norm changes by only {g3(w['fitted_factor'])} "
-        "per layer (the two effects cancel in dW = dz a^T, as Glorot & Bengio observed)."
+        f"input, while the weight gradients' norm is multiplied by {g3(w['fitted_factor'])} "
+        "per layer"
     )
+    if abs(np.log(float(w["fitted_factor"]))) <= np.log(1.25):
+        text += " (about constant: the two effects cancel in dW = dz a^T, as Glorot & Bengio saw)"
+    text += "."
     verdict = "supported" if abs(variance - 0.5) <= 0.1 else "refuted"
     return Finding(text, verdict, CLAIM_XAVIER_RELU)
 
@@ -160,8 +163,8 @@ def _training(tables: Tables, config: Any) -> Finding | None:
         lo_end, hi_end = g3(end[keys].min()), g3(end[keys].max())
         span = lo_end if lo_end == hi_end else f"between {lo_end} and {hi_end}"
         text += (
-            f" The {len(keys)} case(s) whose signal vanished at initialisation end with a ratio "
-            f"{span}."
+            f" The {len(keys)} case{'s' if len(keys) > 1 else ''} whose signal vanished at "
+            f"initialisation end{'' if len(keys) > 1 else 's'} with a ratio {span}."
         )
     return Finding(text)
 
@@ -225,8 +228,8 @@ def make_report(tables: Tables, config: Any) -> Report:
         Section("Theory", THEORY_TEXT),
         Section(
             "Gradient flow at initialisation",
-            "Fitted against predicted per-layer factors; `vanishing` holds the signal's factor at "
-            "each case's deepest depth.",
+            "Fitted against predicted per-layer factors; the vanishes column holds the signal's "
+            "factor at each case's deepest depth.",
             tables=[
                 (
                     "vanishing",
