@@ -3,7 +3,8 @@
 The report opens with the claims table (claim, homework section, what was measured, the numbers,
 the verdict, and the file that shows it), then one section per claim with its figure. The
 sub-studies' figures are drawn by the sub-studies themselves from their tables (named
-`<command>.<figure>`), so they look the same as in their own runs.
+`<command>.<figure>`), so they look the same as in their own runs; verify saves only those its
+report shows (`EVIDENCE`): the others are one `nnhw <study>` run away.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from experiments.plotting import PALETTE, color_for, new_figure
+from experiments.plotting import PALETTE, close_figure, color_for, new_figure
 from experiments.report import Finding, Report, Section
 
 Tables = dict[str, pd.DataFrame]
@@ -94,11 +95,16 @@ def figures(tables: Tables, config: Any) -> dict[str, Figure]:
     for name, draw in own.items():
         if name in tables:
             out[name] = draw(tables[name])
+    shown = {f for figs, _ in EVIDENCE.values() for f in figs}
     for command in SUBSTUDIES:
         sub = substudy_tables(tables, command)
         if sub:
             figs = studies.load(command).figures(sub, sub_config(command, config))
-            out.update({f"{command}.{k}": v for k, v in figs.items()})
+            for k, fig in figs.items():
+                if f"{command}.{k}" in shown:
+                    out[f"{command}.{k}"] = fig
+                else:  # the study's own run has it; saving costs more than drawing
+                    close_figure(fig)
     return out
 
 
