@@ -75,6 +75,9 @@ def _leaky_relu(negative_slope: float) -> Activation:
         return np.where(z > 0, z, slope * z)
 
     def derivative(z: Array, a: Array) -> Array:
+        # For 0 <= s <= 1, max([z > 0], s) is 1 where z > 0 and s elsewhere, in one ufunc call.
+        if 0.0 <= slope <= 1.0:
+            return np.maximum(z > 0, z.dtype.type(slope))
         return np.where(z > 0, z.dtype.type(1), z.dtype.type(slope))
 
     return Activation(
