@@ -19,7 +19,6 @@ import gc
 import math
 import os
 import platform
-import shutil
 import statistics
 import subprocess
 import sys
@@ -36,16 +35,19 @@ if str(ROOT) not in sys.path:  # run as a script: make `core` and `tests.benchma
 import numpy as np  # noqa: E402
 
 from tests.benchmarks import frameworks as fw  # noqa: E402
+from tests.benchmarks import studies  # noqa: E402
 from tests.benchmarks import workloads as wl  # noqa: E402
 from tests.benchmarks.report import Row, render, write_results  # noqa: E402
 
-GROUPS = ("small", "large", "ensemble", "startup")
+GROUPS = ("small", "large", "ensemble", "compare", "startup")
 Workload = tuple[str, str, list[wl.Contender]]  # name, reference contender, contenders
 
 
-def time_contenders(contenders: list[wl.Contender], rounds: int) -> dict[str, list[float]]:
+def time_contenders(
+    contenders: list[wl.Contender], rounds: int, warmup: bool = True
+) -> dict[str, list[float]]:
     """Seconds per run of each contender: one warm-up each, then `rounds` interleaved rounds."""
-    for c in contenders:
+    for c in contenders if warmup else []:
         c.prepare()()
     times: dict[str, list[float]] = {c.name: [] for c in contenders}
     for r in range(rounds):
@@ -104,20 +106,34 @@ def ensemble_workloads(quick: bool) -> list[Workload]:
     return out
 
 
+def compare_workloads(quick: bool) -> list[Workload]:
+    return [
+        ("compare-activations", "nnhw, 1 worker", studies.compare_activations_contenders(quick))
+    ]
+
+
 BUILDERS: dict[str, Callable[[bool], list[Workload]]] = {
     "small": small_workloads,
     "large": large_workloads,
     "ensemble": ensemble_workloads,
+    "compare": compare_workloads,
 }
 
 
 def measure(workload: Workload, rounds: int) -> list[Row]:
     name, reference, contenders = workload
+    whole_commands = all(c.steps == 0 for c in contenders)
+    if whole_commands:  # subprocesses of several seconds: no warm-up, at most 3 rounds
+        rounds = min(rounds, 3)
     with np.errstate(all="ignore"):  # same floating-point state for every contender
-        times = time_contenders(contenders, rounds)
+        times = time_contenders(contenders, rounds, warmup=not whole_commands)
     per_step = {
-        c.name: statistics.median(times[c.name]) / (c.steps * c.nets) * 1e6 for c in contenders
+        c.name: statistics.median(times[c.name]) / (c.steps * c.nets) * 1e6 if c.steps else math.nan
+        for c in contenders
     }
+    # ratios compare time per net and step, or whole runs for whole commands
+    value = {c.name: per_step[c.name] if c.steps else statistics.median(times[c.name])
+             for c in contenders}  # fmt: skip
     return [
         Row(
             workload=name,
@@ -128,7 +144,7 @@ def measure(workload: Workload, rounds: int) -> list[Row]:
             median_s=statistics.median(times[c.name]),
             min_s=min(times[c.name]),
             per_net_step_us=per_step[c.name],
-            vs_reference=per_step[c.name] / per_step[reference],
+            vs_reference=value[c.name] / value[reference],
             reference=reference,
         )
         for c in contenders
@@ -138,9 +154,7 @@ def measure(workload: Workload, rounds: int) -> list[Row]:
 def startup_rows(runs: int) -> list[Row]:
     """Median wall time of `nnhw --help` and of `python -c "import numpy, typer"`, as fresh
     subprocesses run alternately (one untimed warm-up each for the file cache)."""
-    nnhw = shutil.which("nnhw", path=str(Path(sys.executable).parent)) or shutil.which("nnhw")
-    if nnhw is None:
-        raise SystemExit("bench: the nnhw console script is not installed (pip install -e .)")
+    nnhw = studies.nnhw_executable()
     commands = {
         "nnhw --help": [nnhw, "--help"],
         "python -c 'import numpy, typer'": [sys.executable, "-c", "import numpy, typer"],
