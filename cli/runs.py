@@ -14,7 +14,7 @@ import json
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -27,7 +27,17 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print the list as JSON
 
 app = typer.Typer(
     name="runs",
-    help="List, show and compare the runs under results/ (or --out).",
+    help=(
+        "List, show and compare the runs under results/ (or --out).\n\n"
+        "Newest first: id, command, status, start, duration and the run's headline. Broken or "
+        "half-written run folders are listed as broken, never an error. An id may be "
+        "shortened to a unique prefix.\n\n"
+        "Examples:\n"
+        "  nnhw runs\n"
+        "  nnhw runs --out /tmp/nnhw-runs --json\n"
+        "  nnhw runs show 20261126-1119          # settings, headline, findings\n"
+        "  nnhw runs compare ID ID --to md       # summaries side by side"
+    ),
     invoke_without_command=True,
     no_args_is_help=False,
     add_completion=False,
@@ -78,6 +88,12 @@ def runs(ctx: typer.Context, out: OutOption = DEFAULT_OUT, json_out: JsonOption 
     if not entries:
         console.print(escape(f"No runs under {out}."))
         return
+    rows = [(e.id, e.command, e.status, e.started.replace("T", " ")[:16], _duration(e.duration_s),
+             e.headline or "") for e in entries]  # fmt: skip
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(_COLUMNS)]
+    if sum(widths) + 3 * len(widths) + 24 > console.width:
+        _print_stacked(console, out, rows)  # the headline would be squeezed to a few letters
+        return
     table = Table(
         title=escape(f"Runs under {out}"),
         title_justify="left",
@@ -85,17 +101,34 @@ def runs(ctx: typer.Context, out: OutOption = DEFAULT_OUT, json_out: JsonOption 
         box=box.SIMPLE_HEAD,
         pad_edge=False,
     )
-    for col in ("id", "command", "status", "started", "duration"):
-        right = col == "duration"
-        table.add_column(
-            col, justify="right" if right else "left", no_wrap=col != "started", overflow="fold"
-        )
+    for col in _COLUMNS:
+        table.add_column(col, justify="right" if col == "duration" else "left", no_wrap=True)
     table.add_column("headline", overflow="fold", ratio=1)
-    for e in entries:
-        started = e.started.replace("T", " ")[:16]
-        cells = (e.id, e.command, e.status, started, _duration(e.duration_s), e.headline)
+    for cells in rows:
         table.add_row(*map(escape, cells))
     console.print(table)
+
+
+_COLUMNS = ("id", "command", "status", "started", "duration")
+
+
+def _print_stacked(console: Any, out: Path, rows: list[tuple[str, ...]]) -> None:
+    """The listing for a narrow terminal: one line of facts per run, its headline indented below
+    (the id already ends with the command, so the command is only added when it does not)."""
+    from rich.padding import Padding
+    from rich.text import Text
+
+    ids = [i if i.endswith(c) else f"{i} ({c})" for i, c, *_ in rows]
+    w_id, w_status = max(2, *map(len, ids)), max(6, *(len(r[2]) for r in rows))
+    console.print(Text(f"Runs under {out}"))
+    head = f"{'id':<{w_id}}  {'status':<{w_status}}  {'started':<16}  {'duration':>9}"
+    console.print(Text(head, style="bold"), no_wrap=True, overflow="ellipsis")
+    console.print(Padding(Text("headline", style="bold"), (0, 0, 0, 4)))
+    for run_id, (_, _, status, started, duration, headline) in zip(ids, rows):
+        line = f"{run_id:<{w_id}}  {status:<{w_status}}  {started:<16}  {duration:>9}"
+        console.print(Text(line), no_wrap=True, overflow="fold")
+        if headline:
+            console.print(Padding(Text(headline, style="dim"), (0, 0, 0, 4)))
 
 
 @app.command("show")
@@ -103,7 +136,14 @@ def show(
     run_id: Annotated[str, typer.Argument(metavar="ID", help="Run id, unique id prefix or path.")],
     out: OutOption = DEFAULT_OUT,
 ) -> None:
-    """Print a run's settings, headline and findings."""
+    """Print a run's settings, headline and findings.
+
+    Examples:
+      nnhw runs show 20261126-111859-train
+      nnhw runs show 20261126-1118                # a unique prefix is enough
+      nnhw runs show results/20261126-111859-train
+      nnhw runs show 20261126-1118 --out /tmp/nnhw-runs
+    """
     from rich.console import Console
     from rich.markup import escape
     from rich.table import Table
@@ -157,7 +197,16 @@ def compare(
         To, typer.Option("--to", case_sensitive=False, help="Output format.")
     ] = To.terminal,
 ) -> None:
-    """Put the summaries of runs of the same command side by side."""
+    """Put the summaries of runs of the same command side by side.
+
+    One row per setting and per summary number, one column per run: what changed between
+    the runs and what it did. --to md or --to csv for a paper or a spreadsheet.
+
+    Examples:
+      nnhw runs compare 20261126-1119 20261126-1120
+      nnhw runs compare ID ID ID --to md > comparison.md
+      nnhw runs compare ID ID --to csv --out /tmp/nnhw-runs
+    """
     from core.errors import NnhwError
     from experiments import catalog
     from experiments.report_html import format_value, markdown_table

@@ -72,6 +72,19 @@ def test_list_table(invoke, results: Path) -> None:
     assert "lowest final" in out and "headline" in out and "duration" in out
 
 
+def test_list_on_a_narrow_terminal_keeps_ids_and_headlines_whole(
+    invoke, results: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "60")  # too narrow for a headline column
+    code, out, err = invoke("runs", "--out", results)
+    assert code == 0, err
+    lines = out.splitlines()
+    ids = [p.name for p in results.iterdir() if p.name[:8].isdigit()]
+    assert all(any(line.startswith(i) for line in lines) for i in ids), out  # never folded
+    headlines = [line.strip() for line in lines if line.startswith("    lowest final")]
+    assert len(headlines) == 2 and all(len(line) <= 60 for line in lines), out
+
+
 def test_list_empty_or_missing_folder(invoke, tmp_path: Path) -> None:
     code, out, _ = invoke("runs", "--out", tmp_path / "none")
     assert code == 0 and "No runs under" in out
