@@ -27,7 +27,17 @@ def report(
     ],
     out: OutOption = DEFAULT_OUT,
 ) -> None:
-    """Rebuild a run's figures and report from its saved tables (no recomputation)."""
+    """Rebuild a run's figures and report from its saved tables (no recomputation).
+
+    Reads config.toml and tables/ and writes plots/, report.md and report.html again: after
+    an upgrade of nnhw, or for an interrupted run, whose report then says what is missing.
+    The same tables give the same bytes.
+
+    Examples:
+      nnhw report results/20261126-111859-train
+      nnhw report 20261126-1118                  # a run id or unique prefix under --out
+      nnhw report 20261126-1118 --out /tmp/nnhw-runs
+    """
     from experiments.catalog import find_run
     from experiments.rundir import run_status
     from experiments.runner import rebuild
