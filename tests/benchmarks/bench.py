@@ -175,6 +175,21 @@ def startup_rows(runs: int) -> list[Row]:
     ]  # fmt: skip
 
 
+def limit_threads(n: int) -> None:
+    """At most n threads for NumPy's BLAS, torch and XLA, here and in subprocesses (jax must not
+    be imported yet)."""
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=n)  # process-wide, for the rest of the run
+    torch.set_num_threads(n)
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS"):  # the subprocess contenders
+        os.environ[var] = str(n)
+    if n == 1:
+        flags = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+        os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " " + flags).strip()
+
+
 def environment() -> dict[str, str]:
     """Versions, BLAS kernel and threads, OpenBLAS variables, load: what the numbers depend on."""
     import jax
@@ -198,7 +213,8 @@ def environment() -> dict[str, str]:
         "OPENBLAS_L2_SIZE": os.environ.get("OPENBLAS_L2_SIZE", "unset"),
         "torch": f"{torch.__version__} ({torch.get_num_threads()} threads)",
         "scikit-learn": sklearn.__version__,
-        "jax": f"{jax.__version__} ({jax.devices()[0].platform})",
+        "jax": f"{jax.__version__} ({jax.devices()[0].platform}, "
+        f"XLA_FLAGS={os.environ.get('XLA_FLAGS', 'unset')})",
         "load average at start": " ".join(f"{x:.2f}" for x in os.getloadavg()),
     }
 
@@ -209,7 +225,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=None, help="timed rounds (default 7, 2)")
     parser.add_argument("--only", default=",".join(GROUPS), help=f"subset of {','.join(GROUPS)}")
     parser.add_argument("--out", type=Path, default=ROOT / "results", help="output directory")
+    parser.add_argument(
+        "--threads", type=int, default=None,
+        help="limit every contender to N threads: NumPy's BLAS (threadpoolctl), torch, XLA "
+        "(default: each library's own default)",
+    )  # fmt: skip
     args = parser.parse_args(argv)
+    if args.threads is not None:
+        if args.threads < 1:
+            parser.error(f"--threads must be >= 1, got {args.threads}")
+        limit_threads(args.threads)
     groups = [g.strip() for g in args.only.split(",") if g.strip()]
     unknown = sorted(set(groups) - set(GROUPS))
     if unknown:
