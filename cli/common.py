@@ -171,19 +171,17 @@ class _RichProgress:
 
 
 def _summary_table(outcome: Any) -> Any:
-    """The run's metrics as a key/value table, else its `summary` table (first 20 rows)."""
+    """The run's metrics (cli.summary: per-group numbers pivoted into one table), else its
+    `summary` table (first 20 rows)."""
+    from rich.console import Group
     from rich.markup import escape
     from rich.table import Table
 
+    from cli.summary import metrics_tables
     from experiments.report_html import format_value
 
     if outcome.metrics:
-        table = Table(show_header=False)
-        table.add_column("metric")
-        table.add_column("value", justify="right")
-        for key, value in outcome.metrics.items():
-            table.add_row(escape(str(key)), escape(format_value(value)))
-        return table
+        return Group(*metrics_tables(outcome.metrics))
     df = outcome.summary
     if df is None or df.shape[1] == 0:
         return None

@@ -143,3 +143,16 @@ def test_parse_list() -> None:
         parse_list("64,x", "--depths", cast=int)
     with pytest.raises(NnhwError, match="--activations: unknown value 'relu6'; choose from relu"):
         parse_list("relu6", "--activations", choices=("relu", "tanh"))
+
+
+def test_summary_pivots_per_group_metrics() -> None:
+    from cli.summary import pivot
+
+    metrics = {"depth": 4, "relu.loss": 0.1, "relu.time": 1.0, "tanh.loss": 0.2, "tanh.time": None,
+               "relu/he factor": 1.0, "tanh/he factor": 0.9, "odd max |z|": 2}  # fmt: skip
+    columns, rows, rest = pivot(metrics)
+    assert columns == ["loss", "time", "factor"]
+    assert rows == {"relu": {"loss": 0.1, "time": 1.0}, "tanh": {"loss": 0.2, "time": None},
+                    "relu/he": {"factor": 1.0}, "tanh/he": {"factor": 0.9}}  # fmt: skip
+    assert rest == {"depth": 4, "odd max |z|": 2}  # a name no other group has stays a row
+    assert pivot({"a.x": 1, "b.y": 2}) == ([], {}, {"a.x": 1, "b.y": 2})  # nothing shared

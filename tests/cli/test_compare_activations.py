@@ -70,7 +70,9 @@ def test_config_file_reproduces_the_run(invoke: Invoke, tiny_run: Path, tmp_path
         assert a.read_bytes() == b.read_bytes(), name
     # the terminal summary: status and headline, the key numbers, the run directory
     assert out.startswith("nnhw compare-activations: completed")
-    assert "relu.test_accuracy" in out and "identity.grad_ratio" in out
+    # one row per activation, one column per number (not one line per activation x number)
+    assert "test accuracy" in out and "grad ratio" in out and "relu.test_accuracy" not in out
+    assert any(line.startswith("│ identity ") for line in out.splitlines()), out
     assert out.strip().splitlines()[-1] == f"Results in {again}"
 
 
