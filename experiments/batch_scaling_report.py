@@ -33,6 +33,11 @@ def _f(value: float) -> str:
     return f"{value:.3g}" if abs(value) < 1e4 else f"{value:.2e}"
 
 
+def _loss(value: float) -> str:
+    """A final loss as a finding quotes it: a diverged one (inf, NaN) is 'not finite'."""
+    return _f(float(value)) if math.isfinite(float(value)) else "not finite"
+
+
 def _slope_phrase(claim: dict[str, Any], reduction: str, which: str, bound: str) -> str:
     """'B^0.964 for B = 32..256 (B >= 27.3)', or why there is no slope for that range."""
     tag = f"{reduction}_{which.replace('-B', '')}"
@@ -40,6 +45,14 @@ def _slope_phrase(claim: dict[str, Any], reduction: str, which: str, bound: str)
     if lo < 0 or lo == hi:
         return f"no slope for {bound} (fewer than two batch sizes tried lie there)"
     return f"B^{_f(claim[f'slope_{tag}'])} for B = {lo}..{hi} ({bound})"
+
+
+PHASES = {"init": "At initialisation", "trained": "After the short training"}
+
+
+def _phase(phase: str) -> str:
+    """How a finding opens for a phase of the gradient measurements."""
+    return PHASES.get(phase, f"In phase {phase}")
 
 
 def claim_verdict(tables: dict[str, pd.DataFrame], phase: str, factor: float) -> tuple[str, str]:
@@ -56,7 +69,7 @@ def claim_verdict(tables: dict[str, pd.DataFrame], phase: str, factor: float) ->
     mean_all = claim["slope_mean_all"]
     grows = "grows" if mean_all > TOLERANCE else "does not grow"
     text = (
-        f"{phase} (B_simple = {_f(bs)}): the summed loss's gradient norm goes as "
+        f"{_phase(phase)} (B_simple = {_f(bs)}), the summed loss's gradient norm goes as "
         f"{_slope_phrase(claim, 'sum', 'large-B', large)}; "
         f"{_slope_phrase(claim, 'sum', 'small-B', small)}; "
         f"B^{_f(claim['slope_sum_all'])} over all sizes. The mean loss's gradient norm "
@@ -75,7 +88,8 @@ def _noise_finding(tables: dict[str, pd.DataFrame], phase: str) -> str:
     u = f[(f["phase"] == phase) & (f["model"] == "uncorrected")].iloc[0]
     nz = tables["noise"][tables["noise"]["phase"] == phase].iloc[0]
     return (
-        f"{phase}: E|g_B|² = |G|² + tr(Σ)/B·(N−B)/(N−1) fits the mean-reduction measurements at "
+        f"{_phase(phase)}, E|g_B|² = |G|² + tr(Σ)/B·(N−B)/(N−1) fits the mean-reduction "
+        "measurements at "
         f"{int(c['points'])} batch sizes with R² = {c['r2']:.4f} (χ²/dof = {_f(c['chi2_dof'])}),"
         f" giving |G|² = {_f(c['grad_sq_norm_fit'])} and tr(Σ) = {_f(c['trace_sigma_fit'])} "
         f"against {_f(nz['grad_sq_norm'])} and {_f(nz['trace_sigma'])} from the per-example "
@@ -107,9 +121,9 @@ def _training_findings(tables: dict[str, pd.DataFrame], config: Any) -> list[Fin
         f"With a fixed learning rate of {_f(lr)} (plain SGD, {config.train_epochs} epochs, "
         f"{config.seeds} seeds), the sum reduction {diverges(sf)} and the mean reduction "
         f"{diverges(mf)};"
-        f" at B = {largest} the final loss is {_f(at.loc['sum', 'final_loss'])} (sum, "
+        f" at B = {largest} the final loss is {_loss(at.loc['sum', 'final_loss'])} (sum, "
         f"{int(at.loc['sum', 'diverged_seeds'])}/{int(at.loc['sum', 'seeds'])} seeds diverged) "
-        f"against {_f(at.loc['mean', 'final_loss'])} (mean, "
+        f"against {_loss(at.loc['mean', 'final_loss'])} (mean, "
         f"{int(at.loc['mean', 'diverged_seeds'])} diverged)."
     ))  # fmt: skip
     ml = brk("mean", "linear")
@@ -201,8 +215,7 @@ def report(tables: dict[str, pd.DataFrame], config: Any) -> Report:
         f"{config.minibatches} minibatches each, with sum and mean reduction, and SGD training "
         f"at each batch size with a fixed and a linearly scaled learning rate."
     )
-    return Report("nnhw batch-scaling: the gradient against the batch size", summary, findings,
-                  sections)  # fmt: skip
+    return Report("The gradient against the batch size", summary, findings, sections)
 
 
 def metrics(tables: dict[str, pd.DataFrame]) -> dict[str, Any]:
@@ -212,9 +225,10 @@ def metrics(tables: dict[str, pd.DataFrame]) -> dict[str, Any]:
         n = fits.claim_numbers(tables, "init")
         out.update({k: v for k, v in n.items() if isinstance(v, float) and "predicted" not in k})
     if "training_breaks" in tables:
-        for _, r in tables["training_breaks"].iterrows():
-            out[f"{r['reduction']}_{r['lr_rule']}_diverges_from"] = int(r["diverges_from"])
-            out[f"{r['reduction']}_{r['lr_rule']}_close_up_to"] = int(r["close_up_to"])
+        for _, r in tables["training_breaks"].iterrows():  # -1 in the table: never; None here
+            for col in ("diverges_from", "close_up_to"):
+                value = int(r[col])
+                out[f"{r['reduction']}_{r['lr_rule']}_{col}"] = value if value > 0 else None
     return {k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in out.items()}
 
 
