@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-from matplotlib.ticker import MaxNLocator
+from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from experiments import batch_scaling_fits as fits
 from experiments.plotting import PALETTE, new_figure
@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
 REDUCTION_COLORS = {"sum": PALETTE["vermillion"], "mean": PALETTE["blue"]}
 RULE_STYLES = {"fixed": "-", "linear": "--"}
+PHASE_TITLES = {"init": "At initialisation", "trained": "After training"}
 
 
 def _phases(tables: dict[str, pd.DataFrame]) -> list[str]:
@@ -71,11 +72,13 @@ def gradient_norm_figure(tables: dict[str, pd.DataFrame]) -> Figure:
                 ax.axvline(value, color=PALETTE["black"], linestyle=style, linewidth=1.0,
                            label=f"B_simple {what} = {value:.3g}")  # fmt: skip
         ax.set_xscale("log", base=2)
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))  # 1, 2, 4, not 2^k
         ax.set_yscale("log")
         ax.set_xlabel("batch size B (examples)")
         ax.set_ylabel("gradient norm |g_B| (mean over minibatches)")
-        ax.set_title(f"{phase}: |g_B| against B (lines: noise model)")
-        ax.legend(fontsize=8)
+        ax.set_title(f"{PHASE_TITLES.get(phase, phase)}: |g_B| against B (lines: noise model)")
+        # a white box: the B_simple line otherwise runs through the legend's text
+        ax.legend(fontsize=8, frameon=True, framealpha=0.9, edgecolor="none")
     return fig
 
 
@@ -106,7 +109,7 @@ def sq_norm_figure(tables: dict[str, pd.DataFrame]) -> Figure:
                    label=f"|G|² from per-example gradients = {nz['grad_sq_norm']:.3g}")  # fmt: skip
         ax.set_xlabel("1 / B (1 / examples)")
         ax.set_ylabel("E|g_B|² (mean reduction)")
-        ax.set_title(f"{phase}: E|g_B|² = |G|² + tr Σ/B·(N−B)/(N−1)")
+        ax.set_title(f"{PHASE_TITLES.get(phase, phase)}: E|g_B|² = |G|² + tr Σ/B·(N−B)/(N−1)")
         ax.legend(fontsize=7)
     return fig
 
@@ -181,10 +184,11 @@ def training_final_figure(tables: dict[str, pd.DataFrame]) -> Figure:
             ax.plot(B, shown, style, color=color, marker="o", ms=4, label=label)
             ax.plot(B[div], shown[div], "x", color=color, ms=9, mew=2)
     ax.set_xscale("log", base=2)
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
     ax.set_yscale("log")
     ax.set_xlabel("batch size B (examples)")
     ax.set_ylabel("final training loss (per-example mean, seed mean)")
-    ax.set_title("After training: x = diverged (plotted at the top)")
+    ax.set_title("Final loss of the training study (x: diverged; not finite: at the top)")
     ax.legend(fontsize=8)
     return fig
 
