@@ -27,7 +27,8 @@ def verify(
         bool | None,
         typer.Option(
             "--thorough/--quick",
-            help="Run the sub-studies at full size (minutes) instead of reduced size (seconds).",
+            help="Run the sub-studies at their full default size (about twice as long) instead of "
+            "a reduced size.",
             show_default=False,
         ),
     ] = None,
