@@ -200,6 +200,8 @@ def _unit_findings(
 
     for h, col in enumerate(layer_columns(history, "dead_fraction_h"), start=1):
         a, b = float(first[col]), float(last[col])
+        if config.activation in ("sigmoid", "tanh", "identity") and a == b == 0:
+            continue  # their derivative is never 0: "0.0% dead" says nothing (saturation does)
         out.append(
             Finding(
                 f"Hidden layer {h} ({config.activation}): {_pct(b)} of its units are dead (zero "
