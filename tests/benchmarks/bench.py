@@ -247,7 +247,7 @@ def main(argv: list[str] | None = None) -> int:
     rows: list[Row] = []
     for group in groups:
         if group == "startup":
-            rows += startup_rows(runs=3 if args.quick else 11)
+            rows += startup_rows(runs=3 if args.quick else 21)
             continue
         for workload in BUILDERS[group](args.quick):
             print(f"timing {workload[0]} ...", file=sys.stderr, flush=True)
