@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.ticker import MaxNLocator
 
-from experiments.plotting import PALETTE, colors_for, new_figure, spans_decades
+from experiments.plotting import PALETTE, colors_for, new_figure, sequential_colors, spans_decades
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -73,7 +73,7 @@ _LINESTYLE = {"train": "-", "test": "--"}
 def _epoch_axis(ax: Any) -> None:
     """Whole epochs on the x axis (a short history would otherwise get ticks at 0.2, 0.4, ...)."""
     ax.set_xlabel("epoch (0 = at initialisation)")
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True, steps=[1, 2, 5, 10]))  # 0, 20, ...
 
 
 def _log_if_positive(ax: Any, values: np.ndarray) -> None:
@@ -125,7 +125,7 @@ def loss_figure(history: pd.DataFrame, config: Any) -> Figure:
 def gradient_figure(history: pd.DataFrame, config: Any) -> Figure:
     fig, ax = new_figure()
     cols = layer_columns(history, "grad_norm_W")
-    colors = colors_for(cols)
+    colors = sequential_colors(cols)  # layers in viridis, as in compare-activations
     epoch = history["epoch"].to_numpy()
     values = history[cols].to_numpy(float) if cols else np.zeros((0,))
     for col in cols:
@@ -142,7 +142,9 @@ def gradient_figure(history: pd.DataFrame, config: Any) -> Figure:
     _epoch_axis(ax)
     ax.set_ylabel("‖dL/dW‖ (Frobenius norm, whole training set)")
     ax.set_title(f"Gradient norm per layer ({config.activation} hidden layers)")
-    ax.legend()
+    # noisy curves fill the whole panel: a white box keeps the legend readable on top of them
+    ax.legend(loc="best", ncols=2 if len(cols) > 3 else 1, frameon=True, framealpha=0.85,
+              edgecolor="none")  # fmt: skip
     return fig
 
 
