@@ -123,7 +123,10 @@ def gradient_figure(tables: Tables) -> Figure:
             ax.set_ylabel("||dL/dW_l|| (full batch)")
         if _bottom_of_column(i, len(acts), cols):
             ax.set_xlabel("epoch")
-    axes.ravel()[0].legend(loc="lower left", ncols=2)
+    handles, labels = axes.ravel()[0].get_legend_handles_labels()  # below: inside, it hid lines
+    fig.legend(handles, labels, loc="outside lower center", ncols=min(len(labels), 8),
+               title="weight layer (W1: input side)")  # fmt: skip
+    fig.suptitle("Weight-gradient norm per layer (geometric mean over seeds, band min-max)")
     return fig
 
 
@@ -197,18 +200,9 @@ def timing_figure(tables: Tables) -> Figure:
         err = np.vstack(
             [(df["median_s"] - df["q1_s"]) / base, (df["q3_s"] - df["median_s"]) / base]
         )
-        ax.bar(
-            x,
-            df["ratio"].to_numpy(),
-            width,
-            yerr=err,
-            capsize=3,
-            label=label,
-            color=[color_for(a) for a in acts],
-            alpha=1.0 if j == 0 else 0.5,
-            edgecolor=PALETTE["black"],
-            linewidth=0.6,
-        )
+        ax.bar(x, df["ratio"].to_numpy(), width, yerr=err, capsize=3, label=label,
+               color=[color_for(a) for a in acts], alpha=1.0 if j == 0 else 0.5,
+               edgecolor=PALETTE["black"], linewidth=0.6)  # fmt: skip
     baseline = str(timing["baseline"].iloc[0])
     ax.axhline(1.0, color=PALETTE["black"], linewidth=0.8)
     ax.set_xticks(range(len(acts)), acts)
