@@ -229,11 +229,16 @@ def run_study(
             sweep=SweepOptions(workers=workers, dask=dask, keep_going=keep_going),
             progress=bars if bars is not None else no_progress,
         )
+    except KeyboardInterrupt:  # escaped the runner (e.g. before the run directory existed)
+        print("nnhw: interrupted", file=sys.stderr)
+        raise typer.Exit(130) from None
     finally:
         if bars is not None:
             bars.stop()
     path = outcome.rundir.path
-    if outcome.status == "interrupted":
+    if outcome.status == "interrupted" and outcome.message:
+        print(f"nnhw: {outcome.message}", file=sys.stderr)
+    elif outcome.status == "interrupted":
         hint = f"; resume with: nnhw {command} --resume {path}" if command != "train" else ""
         print(f"nnhw: interrupted{hint}", file=sys.stderr)
     elif outcome.status == "failed":

@@ -62,7 +62,8 @@ def root(
 
 
 def _error(message: str) -> None:
-    first = " ".join(str(message).split())
+    # Typer words a bad enum choice "Value error, 'x' is not one of ..."; the prefix says nothing.
+    first = " ".join(str(message).replace("Value error, ", "").split())
     print(f"nnhw: error: {first}", file=sys.stderr)
 
 

@@ -173,7 +173,16 @@ def execute(
                 if check:
                     fields["check_failed"] = check
             info = {**rd.run_json(), **fields, "status": status}
-            _write_outputs(rd, mod, config, tables, info)
+            try:
+                _write_outputs(rd, mod, config, tables, info)
+            except KeyboardInterrupt:
+                # Ctrl-C while drawing: every table is saved, so only the figures and report
+                # are missing, and `nnhw report` can draw them without recomputing.
+                status = "interrupted"
+                message = (
+                    f"interrupted while drawing the figures; the tables are saved: "
+                    f"nnhw report {rd.path} draws the figures and report"
+                )
             fields["headline"] = _safe_headline(mod, tables)  # for `nnhw runs`
             rd.finish(status, **({"error": message} if message else {}), **fields)
     except NnhwError:
@@ -234,4 +243,5 @@ def rebuild(run_dir: Path) -> RunDir:
     if info["status"] == "running":
         raise NnhwError(f"{rd.path} is still running (pid {info.get('pid')}); wait for it to end")
     _write_outputs(rd, mod, config, tables, info)
+    rd.update(headline=_safe_headline(mod, tables))  # `nnhw runs` shows the rebuilt one
     return rd

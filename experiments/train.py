@@ -87,6 +87,12 @@ def prepare(config: Config, rng: np.random.Generator | None = None) -> Prepared:
             f"--test-fraction {config.test_fraction} leaves {n_test} of {ds.n_samples} samples "
             "for testing; training and test set both need at least one"
         )
+    n_train = ds.n_samples - n_test
+    if config.batch_size is not None and config.batch_size > n_train:
+        raise NnhwError(
+            f"--batch-size {config.batch_size} is larger than the {n_train} training samples "
+            f"({ds.n_samples} samples, test fraction {config.test_fraction})"
+        )
     n_out = output_count(ds, one_hot=config.loss == SOFTMAX_CE)
     _check_size(layer_sizes(config, ds.X.shape[1], n_out), ds.n_samples)
     return split_and_standardise(ds, config.test_fraction, rng, n_out, np.dtype(config.dtype))

@@ -144,7 +144,7 @@ def _resolve(c: Config) -> dict[str, Any]:
     r["test_fraction"] = check_float(r["test_fraction"], "test_fraction", above=0, below=1)
     if r["csv"] is None:
         samples = preset.n_samples if r["samples"] is None else r["samples"]
-        r["samples"] = check_int(samples, "samples", 2, MAX_SAMPLES)
+        r["samples"] = check_int(samples, "samples", 10, MAX_SAMPLES)
         if r["noise"] is not None:
             r["noise"] = check_float(r["noise"], "noise", at_least=0)
 

@@ -146,3 +146,11 @@ def test_compare_refuses_different_commands(results: Path) -> None:
     other = replace(run, info={**run.info, "command": "train"})
     with pytest.raises(NnhwError, match=r"different commands \(fake, train\)"):
         catalog.compare([run, other])
+
+
+def test_unknown_output_format_is_one_plain_line(invoke) -> None:
+    code, _, err = invoke("runs", "compare", "a", "b", "--to", "pdf")
+    assert code == 2
+    assert err.strip() == (
+        "nnhw: error: Invalid value for '--to': 'pdf' is not one of 'terminal', 'md', 'csv'."
+    )

@@ -74,6 +74,8 @@ CASES = {
     "test fraction zero": (plain("--test-fraction", "0"), "--test-fraction"),
     "test fraction above one": (plain("--test-fraction", "1.5"), "--test-fraction"),
     "samples too few": (plain("--samples", "1"), "--samples"),
+    "samples too few to split usefully": (plain("--samples", "3"), "--samples"),
+    "batch larger than the training set": (plain("--batch-size", "100000"), "--batch-size"),
     "samples beyond memory": (plain("--samples", "100000000000"), "--samples"),
     "net beyond memory": (plain("--hidden", "100000,100000"), "--hidden"),
     "data through net beyond memory": (

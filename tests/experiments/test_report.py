@@ -12,6 +12,7 @@ import pytest
 from core.errors import NnhwError
 from experiments import studies
 from experiments.report import Report, Section, write_report
+from experiments.rundir import RunDir
 from experiments.runner import execute, rebuild
 from tests.experiments import report_fake_study as fake
 
@@ -131,3 +132,24 @@ def test_diverged_status_exits_zero(tmp_path: Path) -> None:
     outcome = run(tmp_path, diverge=True)
     assert (outcome.status, outcome.exit_code) == ("diverged", 0)
     assert "Training diverged" in (outcome.rundir.path / "report.md").read_text()
+
+
+def test_ctrl_c_while_drawing_keeps_the_tables_and_says_how_to_finish(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def interrupted_figures(tables, config):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(fake, "figures", interrupted_figures)
+    outcome = run(tmp_path)
+    path = outcome.rundir.path
+    assert (outcome.status, outcome.exit_code) == ("interrupted", 130)
+    assert f"nnhw report {path}" in outcome.message
+    assert RunDir.open(path).run_json()["status"] == "interrupted"
+    assert (path / "tables").is_dir() and list((path / "tables").glob("*.csv"))
+    assert not (path / "report.html").exists()
+    monkeypatch.undo()
+    monkeypatch.setitem(studies.STUDIES, "fake", "tests.experiments.report_fake_study")
+    rebuild(path)  # what the message tells the user to run
+    assert (path / "report.html").is_file() and list((path / "plots").glob("*.png"))
+    assert RunDir.open(path).run_json()["headline"] == outcome.headline
