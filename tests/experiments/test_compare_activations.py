@@ -174,7 +174,11 @@ def test_verdicts_follow_the_data(classification):
     assert cf.vanishing_finding(s).verdict == "refuted"
     s.loc[sig, ["reached", "epochs_to_target"]] = [2, 0.0]
     s.loc[s["activation"] == "relu", ["reached", "epochs_to_target"]] = [2, 3.0]
+    assert cf.speed_finding(s).verdict is None  # one hidden layer: not a test of the claim
+    s["depth"] = 4
     assert cf.speed_finding(s).verdict == "refuted"
+    s.loc[sig, ["reached", "epochs_to_target"]] = [2, 9.0]
+    assert cf.speed_finding(s).verdict == "supported"
     leaky = s["activation"] == "leaky-relu"
     s.loc[leaky, ["time_ratio", "time_ratio_net"]] = [0.9, 1.5]
     assert cf.cost_finding(s, tables["timing"]).verdict == "refuted"
