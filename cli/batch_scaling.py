@@ -20,33 +20,29 @@ from cli.common import (
     ResumeOption,
     SeedOption,
     WorkersOption,
+    option,
     parse_list,
     resolve_config,
     run_study,
 )
 
 
-def _opt(name: str, metavar: str, help: str) -> typer.models.OptionInfo:
-    return typer.Option(f"--{name.replace('_', '-')}", metavar=metavar, help=help,
-                        show_default=False)  # fmt: skip
-
-
 def batch_scaling(
     ctx: typer.Context,
     task: Annotated[
         str | None,
-        _opt(
+        option(
             "task",
             "TASK",
             "The course's preset net and data: regression, classification. Default: regression.",
         ),
     ] = None,
     samples: Annotated[
-        int | None, _opt("samples", "N", "Size N of the data set (>= 4). Default: 256.")
+        int | None, option("samples", "N", "Size N of the data set (>= 4). Default: 256.")
     ] = None,
     batch_sizes: Annotated[
         str | None,
-        _opt(
+        option(
             "batch_sizes",
             "LIST",
             "Batch sizes, e.g. 1,8,64 (each 1..N, at least 3). Default: 1, 2, 4, ... up to N.",
@@ -54,11 +50,11 @@ def batch_scaling(
     ] = None,
     minibatches: Annotated[
         int | None,
-        _opt("minibatches", "M", "Sampled minibatches per batch size (>= 10). Default: 500."),
+        option("minibatches", "M", "Sampled minibatches per batch size (>= 10). Default: 500."),
     ] = None,
     pretrain_epochs: Annotated[
         int | None,
-        _opt(
+        option(
             "pretrain_epochs",
             "N",
             "Epochs of training (preset optimiser) before the 'trained' "
@@ -67,11 +63,13 @@ def batch_scaling(
     ] = None,
     train_epochs: Annotated[
         int | None,
-        _opt("train_epochs", "N", "Epochs of the SGD training study per batch size. Default: 20."),
+        option(
+            "train_epochs", "N", "Epochs of the SGD training study per batch size. Default: 20."
+        ),
     ] = None,
     lr: Annotated[
         float | None,
-        _opt(
+        option(
             "lr",
             "RATE",
             "SGD learning rate: fixed, or at the smallest batch size for the "
@@ -79,11 +77,11 @@ def batch_scaling(
         ),
     ] = None,
     seeds: Annotated[
-        int | None, _opt("seeds", "N", "Seeds per training cell, one ensemble. Default: 3.")
+        int | None, option("seeds", "N", "Seeds per training cell, one ensemble. Default: 3.")
     ] = None,
     regime_factor: Annotated[
         float | None,
-        _opt(
+        option(
             "regime_factor",
             "F",
             "Slope ranges: B <= B_simple/F and B >= F*B_simple (> 1). Default: 4.",
@@ -91,7 +89,7 @@ def batch_scaling(
     ] = None,
     curve_factor: Annotated[
         float | None,
-        _opt(
+        option(
             "curve_factor",
             "F",
             "A loss curve is close to the reference when within this "

@@ -54,6 +54,14 @@ KeepGoingOption = Annotated[
 ]
 
 
+def option(field: str, metavar: str, help: str) -> Any:
+    """A command option for a Config field: `--field-name`, no default shown (the help text
+    says what an unset option takes)."""
+    return typer.Option(
+        f"--{field.replace('_', '-')}", metavar=metavar, help=help, show_default=False
+    )
+
+
 def set_argv(argv: list[str]) -> None:
     """Remember this invocation's arguments (cli.main.main calls it) for run.json."""
     _ARGV[:] = [str(a) for a in argv]

@@ -23,6 +23,7 @@ from cli.common import (
     ResumeOption,
     SeedOption,
     WorkersOption,
+    option,
     parse_list,
     resolve_config,
     run_study,
@@ -39,15 +40,11 @@ HELP_CHOICES = {
 PRESET = "Default: the task preset's."
 
 
-def _opt(name: str, metavar: str, help: str) -> typer.models.OptionInfo:
-    return typer.Option(f"--{name}", metavar=metavar, help=help, show_default=False)
-
-
 def compare_activations(
     ctx: typer.Context,
     task: Annotated[
         str | None,
-        _opt(
+        option(
             "task",
             "TASK",
             f"The course's net: {HELP_CHOICES['task']}. "
@@ -55,11 +52,11 @@ def compare_activations(
         ),
     ] = None,
     dataset: Annotated[
-        str | None, _opt("dataset", "NAME", f"Data: {HELP_CHOICES['dataset']}. {PRESET}")
+        str | None, option("dataset", "NAME", f"Data: {HELP_CHOICES['dataset']}. {PRESET}")
     ] = None,
     activations: Annotated[
         str | None,
-        _opt(
+        option(
             "activations",
             "LIST",
             f"Hidden activations to compare, comma-separated: {HELP_CHOICES['activation']}. "
@@ -67,29 +64,31 @@ def compare_activations(
         ),
     ] = None,
     seeds: Annotated[
-        int | None, _opt("seeds", "N", "Seeds (independent nets) per activation. Default: 5.")
+        int | None, option("seeds", "N", "Seeds (independent nets) per activation. Default: 5.")
     ] = None,
     hidden: Annotated[
         str | None,
-        _opt("hidden", "WIDTHS", f"Hidden layer widths: 64, or 64,64,64,64 for depth 4. {PRESET}"),
+        option(
+            "hidden", "WIDTHS", f"Hidden layer widths: 64, or 64,64,64,64 for depth 4. {PRESET}"
+        ),
     ] = None,
-    epochs: Annotated[int | None, _opt("epochs", "N", f"Epochs (>= 1). {PRESET}")] = None,
-    lr: Annotated[float | None, _opt("lr", "RATE", f"Learning rate (> 0). {PRESET}")] = None,
+    epochs: Annotated[int | None, option("epochs", "N", f"Epochs (>= 1). {PRESET}")] = None,
+    lr: Annotated[float | None, option("lr", "RATE", f"Learning rate (> 0). {PRESET}")] = None,
     optimizer: Annotated[
-        str | None, _opt("optimizer", "NAME", f"Optimiser: {HELP_CHOICES['optimizer']}. {PRESET}")
+        str | None, option("optimizer", "NAME", f"Optimiser: {HELP_CHOICES['optimizer']}. {PRESET}")
     ] = None,
     batch_size: Annotated[
-        int | None, _opt("batch-size", "N", f"Minibatch size (>= 1). {PRESET}")
+        int | None, option("batch-size", "N", f"Minibatch size (>= 1). {PRESET}")
     ] = None,
     init: Annotated[
-        str | None, _opt("init", "NAME", f"Weight initialiser: {HELP_CHOICES['init']}. {PRESET}")
+        str | None, option("init", "NAME", f"Weight initialiser: {HELP_CHOICES['init']}. {PRESET}")
     ] = None,
     samples: Annotated[
-        int | None, _opt("samples", "N", f"Points to generate (>= 10). {PRESET}")
+        int | None, option("samples", "N", f"Points to generate (>= 10). {PRESET}")
     ] = None,
     target_loss: Annotated[
         float | None,
-        _opt(
+        option(
             "target-loss",
             "LOSS",
             "Training loss whose first epoch is reported (epochs to target). Default: 0.05.",
@@ -104,11 +103,11 @@ def compare_activations(
     ] = False,
     negative_slope: Annotated[
         float | None,
-        _opt("negative-slope", "SLOPE", "LeakyReLU's slope for z < 0, in [0, 1). Default: 0.01."),
+        option("negative-slope", "SLOPE", "LeakyReLU's slope for z < 0, in [0, 1). Default: 0.01."),
     ] = None,
     bias_shift: Annotated[
         float | None,
-        _opt(
+        option(
             "bias-shift",
             "B",
             "Add B to every hidden bias at initialisation (e.g. -3 kills ReLU units). Default: 0.",
@@ -116,7 +115,7 @@ def compare_activations(
     ] = None,
     timing_repeats: Annotated[
         int | None,
-        _opt("timing-repeats", "N", "Repeats of each timing measurement. Default: 15."),
+        option("timing-repeats", "N", "Repeats of each timing measurement. Default: 15."),
     ] = None,
     seed: SeedOption = None,
     workers: WorkersOption = 1,

@@ -21,27 +21,22 @@ from cli.common import (
     ResumeOption,
     SeedOption,
     WorkersOption,
+    option,
     parse_list,
     resolve_config,
     run_study,
 )
 
 
-def _opt(name: str, metavar: str, help: str) -> typer.models.OptionInfo:
-    return typer.Option(
-        f"--{name.replace('_', '-')}", metavar=metavar, help=help, show_default=False
-    )
-
-
 def softmax_stability(
     ctx: typer.Context,
     dtypes: Annotated[
         str | None,
-        _opt("dtypes", "LIST", "Precisions: float16, float32, float64. Default: all three."),
+        option("dtypes", "LIST", "Precisions: float16, float32, float64. Default: all three."),
     ] = None,
     formulas: Annotated[
         str | None,
-        _opt(
+        option(
             "formulas",
             "LIST",
             "Formulas: naive (exp(x)/sum exp(x)), max-shifted (exp(x - max x)/sum), "
@@ -51,7 +46,7 @@ def softmax_stability(
     ] = None,
     cases: Annotated[
         str | None,
-        _opt(
+        option(
             "cases",
             "LIST",
             "Inputs at scale s: random (z*s), outlier (one logit = s), shifted-down "
@@ -59,20 +54,20 @@ def softmax_stability(
         ),
     ] = None,
     scale_min: Annotated[
-        float | None, _opt("scale_min", "S", "Smallest scale (> 0). Default: 0.01.")
+        float | None, option("scale_min", "S", "Smallest scale (> 0). Default: 0.01.")
     ] = None,
     scale_max: Annotated[
-        float | None, _opt("scale_max", "S", "Largest scale (> --scale-min). Default: 1e5.")
+        float | None, option("scale_max", "S", "Largest scale (> --scale-min). Default: 1e5.")
     ] = None,
     points: Annotated[
-        int | None, _opt("points", "N", "Log-spaced scales in the sweep (>= 2). Default: 29.")
+        int | None, option("points", "N", "Log-spaced scales in the sweep (>= 2). Default: 29.")
     ] = None,
     classes: Annotated[
-        int | None, _opt("classes", "K", "Logits per row (>= 2). Default: 10.")
+        int | None, option("classes", "K", "Logits per row (>= 2). Default: 10.")
     ] = None,
     rows: Annotated[
         int | None,
-        _opt("rows", "N", "Rows of logits per point (>= 1; each costs mpmath time). Default: 8."),
+        option("rows", "N", "Rows of logits per point (>= 1; each costs mpmath time). Default: 8."),
     ] = None,
     workers: WorkersOption = 1,
     dask: DaskOption = None,

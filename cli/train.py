@@ -20,6 +20,7 @@ from cli.common import (
     OutOption,
     QuietOption,
     SeedOption,
+    option,
     parse_list,
     resolve_config,
     run_study,
@@ -40,16 +41,11 @@ HELP_CHOICES = {
 PRESET = "Default: the task preset's."
 
 
-def _opt(name: str, metavar: str, help: str) -> typer.models.OptionInfo:
-    return typer.Option(f"--{name.replace('_', '-')}", metavar=metavar, help=help,
-                        show_default=False)  # fmt: skip
-
-
 def train(
     ctx: typer.Context,
     task: Annotated[
         str | None,
-        _opt(
+        option(
             "task",
             "TASK",
             f"The course's net: {HELP_CHOICES['task']}. "
@@ -57,11 +53,12 @@ def train(
         ),
     ] = None,
     dataset: Annotated[
-        str | None, _opt("dataset", "NAME", f"Generated data: {HELP_CHOICES['dataset']}. {PRESET}")
+        str | None,
+        option("dataset", "NAME", f"Generated data: {HELP_CHOICES['dataset']}. {PRESET}"),
     ] = None,
     csv: Annotated[
         Path | None,
-        _opt(
+        option(
             "csv",
             "PATH",
             "A numeric CSV file with a header row "
@@ -70,7 +67,7 @@ def train(
     ] = None,
     target: Annotated[
         str | None,
-        _opt(
+        option(
             "target",
             "COLUMN",
             "The column of --csv to predict (class labels with --task classification).",
@@ -78,11 +75,11 @@ def train(
     ] = None,
     activation: Annotated[
         str | None,
-        _opt("activation", "NAME", f"Hidden activation: {HELP_CHOICES['activation']}. {PRESET}"),
+        option("activation", "NAME", f"Hidden activation: {HELP_CHOICES['activation']}. {PRESET}"),
     ] = None,
     output_activation: Annotated[
         str | None,
-        _opt(
+        option(
             "output_activation",
             "NAME",
             "Output "
@@ -92,52 +89,52 @@ def train(
     ] = None,
     hidden: Annotated[
         str | None,
-        _opt(
+        option(
             "hidden",
             "WIDTHS",
             "Hidden layer widths: 64 for one layer, 64,64,64 for three. " + PRESET,
         ),
     ] = None,
     init: Annotated[
-        str | None, _opt("init", "NAME", f"Weight initialiser: {HELP_CHOICES['init']}. {PRESET}")
+        str | None, option("init", "NAME", f"Weight initialiser: {HELP_CHOICES['init']}. {PRESET}")
     ] = None,
     loss: Annotated[
-        str | None, _opt("loss", "NAME", f"Loss: {HELP_CHOICES['loss']}. {PRESET}")
+        str | None, option("loss", "NAME", f"Loss: {HELP_CHOICES['loss']}. {PRESET}")
     ] = None,
     reduction: Annotated[
         str | None,
-        _opt(
+        option(
             "reduction", "HOW", f"Loss over the batch: {HELP_CHOICES['reduction']}. Default: mean."
         ),
     ] = None,
     optimizer: Annotated[
-        str | None, _opt("optimizer", "NAME", f"Optimiser: {HELP_CHOICES['optimizer']}. {PRESET}")
+        str | None, option("optimizer", "NAME", f"Optimiser: {HELP_CHOICES['optimizer']}. {PRESET}")
     ] = None,
-    lr: Annotated[float | None, _opt("lr", "RATE", f"Learning rate (> 0). {PRESET}")] = None,
+    lr: Annotated[float | None, option("lr", "RATE", f"Learning rate (> 0). {PRESET}")] = None,
     momentum: Annotated[
         float | None,
-        _opt("momentum", "MU", "Momentum in [0, 1), --optimizer sgd only. Default: 0."),
+        option("momentum", "MU", "Momentum in [0, 1), --optimizer sgd only. Default: 0."),
     ] = None,
-    epochs: Annotated[int | None, _opt("epochs", "N", f"Epochs (>= 1). {PRESET}")] = None,
+    epochs: Annotated[int | None, option("epochs", "N", f"Epochs (>= 1). {PRESET}")] = None,
     batch_size: Annotated[
-        int | None, _opt("batch_size", "N", "Minibatch size (>= 1). " + PRESET)
+        int | None, option("batch_size", "N", "Minibatch size (>= 1). " + PRESET)
     ] = None,
     test_fraction: Annotated[
         float | None,
-        _opt(
+        option(
             "test_fraction", "F", "Share of the data held out for testing, in (0, 1). Default: 0.2."
         ),
     ] = None,
     samples: Annotated[
-        int | None, _opt("samples", "N", f"Points to generate (not with --csv). {PRESET}")
+        int | None, option("samples", "N", f"Points to generate (not with --csv). {PRESET}")
     ] = None,
     noise: Annotated[
         float | None,
-        _opt("noise", "STD", "Std of the noise added to generated data. Default: the dataset's."),
+        option("noise", "STD", "Std of the noise added to generated data. Default: the dataset's."),
     ] = None,
     negative_slope: Annotated[
         float | None,
-        _opt(
+        option(
             "negative_slope",
             "SLOPE",
             "LeakyReLU's slope for z < 0 (leaky-relu only). Default: 0.01.",
@@ -145,7 +142,7 @@ def train(
     ] = None,
     dtype: Annotated[
         str | None,
-        _opt(
+        option(
             "dtype", "TYPE", f"Floating-point precision: {HELP_CHOICES['dtype']}. Default: float64."
         ),
     ] = None,

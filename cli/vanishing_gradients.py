@@ -21,32 +21,27 @@ from cli.common import (
     ResumeOption,
     SeedOption,
     WorkersOption,
+    option,
     parse_list,
     resolve_config,
     run_study,
 )
 
 
-def _opt(name: str, metavar: str, help: str) -> typer.models.OptionInfo:
-    return typer.Option(
-        f"--{name.replace('_', '-')}", metavar=metavar, help=help, show_default=False
-    )
-
-
 def vanishing_gradients(
     ctx: typer.Context,
     depths: Annotated[
         str | None,
-        _opt(
+        option(
             "depths", "LIST", "Numbers of hidden layers, e.g. 1,4,16 (>= 1). Default: 1,2,4,8,16."
         ),
     ] = None,
     width: Annotated[
-        int | None, _opt("width", "N", "Units per hidden layer (= input dimension). Default: 64.")
+        int | None, option("width", "N", "Units per hidden layer (= input dimension). Default: 64.")
     ] = None,
     activations: Annotated[
         str | None,
-        _opt(
+        option(
             "activations",
             "LIST",
             "Hidden activations: relu, leaky-relu, tanh, sigmoid, identity. "
@@ -55,7 +50,7 @@ def vanishing_gradients(
     ] = None,
     inits: Annotated[
         str | None,
-        _opt(
+        option(
             "inits",
             "LIST",
             "Initialisers: standard, normal, uniform, xavier-uniform, xavier-normal, he-uniform, "
@@ -63,30 +58,30 @@ def vanishing_gradients(
         ),
     ] = None,
     seeds: Annotated[
-        int | None, _opt("seeds", "N", "Nets per cell, trained as one ensemble. Default: 5.")
+        int | None, option("seeds", "N", "Nets per cell, trained as one ensemble. Default: 5.")
     ] = None,
     batch_size: Annotated[
-        int | None, _opt("batch_size", "N", "Examples per batch. Default: 32.")
+        int | None, option("batch_size", "N", "Examples per batch. Default: 32.")
     ] = None,
     batches: Annotated[
         int | None,
-        _opt(
+        option(
             "batches", "N", "Batches averaged at initialisation (= the training set). Default: 4."
         ),
     ] = None,
     epochs: Annotated[
-        int | None, _opt("epochs", "N", "Epochs of the short SGD run (>= 1). Default: 5.")
+        int | None, option("epochs", "N", "Epochs of the short SGD run (>= 1). Default: 5.")
     ] = None,
     lr: Annotated[
-        float | None, _opt("lr", "RATE", "SGD learning rate (> 0). Default: 0.01.")
+        float | None, option("lr", "RATE", "SGD learning rate (> 0). Default: 0.01.")
     ] = None,
     widths: Annotated[
         str | None,
-        _opt("widths", "LIST", "Widths of the dead-ReLU study, e.g. 1,2,4,8. Default: 1,2,4,8."),
+        option("widths", "LIST", "Widths of the dead-ReLU study, e.g. 1,2,4,8. Default: 1,2,4,8."),
     ] = None,
     samples: Annotated[
         int | None,
-        _opt("samples", "N", "Random nets (one input each) per dead-ReLU width. Default: 2000."),
+        option("samples", "N", "Random nets (one input each) per dead-ReLU width. Default: 2000."),
     ] = None,
     workers: WorkersOption = 1,
     dask: DaskOption = None,

@@ -80,7 +80,7 @@ def sub_config(command: str, config: Config) -> Any:
     return mod.Config(seed=config.seed, **quick[command])
 
 
-def _core_tables(config: Config, ctx: RunContext) -> dict[str, Callable[[], pd.DataFrame]]:
+def _core_tables(config: Config) -> dict[str, Callable[[], pd.DataFrame]]:
     seeds = dict(zip(
         ("gradient_checks", "training_curves", "symmetry", "linear_collapse",
          "activation_ranges", "dead_units", "activation_cost"),
@@ -104,7 +104,7 @@ def compute(config: Config, ctx: RunContext) -> Tables:
     from experiments import studies
 
     tables: Tables = {}
-    jobs = _core_tables(config, ctx)
+    jobs = _core_tables(config)
     tracker = ctx.progress("claims", len(jobs) + len(SUBSTUDIES))
     try:
         for name, job in jobs.items():
