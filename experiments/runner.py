@@ -105,8 +105,12 @@ def _safe_headline(mod: ModuleType, tables: dict[str, Any]) -> str:
         return f"(no headline: {type(exc).__name__})"
 
 
-def _write_outputs(rd: RunDir, mod: ModuleType, config: Any, tables: dict, info: dict) -> None:
-    """Figures and report from `tables`; with partial tables, whatever can still be drawn."""
+def _write_outputs(
+    rd: RunDir, mod: ModuleType, config: Any, tables: dict, info: dict, workers: int = 1
+) -> None:
+    """Figures and report from `tables`; with partial tables, whatever can still be drawn.
+    The figures are saved by up to `workers` processes (experiments.parallel_figures)."""
+    from experiments.parallel_figures import save_figures
     from experiments.report import Finding, Report, Section, write_report
 
     partial = info.get("status") != "completed" and info.get("status") != "diverged"
@@ -116,8 +120,7 @@ def _write_outputs(rd: RunDir, mod: ModuleType, config: Any, tables: dict, info:
         if not partial:
             raise
         figures = {}
-    for name, fig in figures.items():
-        rd.write_figure(name, fig)
+    save_figures(rd, figures, workers)
     try:
         report = mod.report(tables, config)
     except Exception as exc:
@@ -174,7 +177,7 @@ def execute(
                     fields["check_failed"] = check
             info = {**rd.run_json(), **fields, "status": status}
             try:
-                _write_outputs(rd, mod, config, tables, info)
+                _write_outputs(rd, mod, config, tables, info, ctx.sweep.workers)
             except KeyboardInterrupt:
                 # Ctrl-C while drawing: every table is saved, so only the figures and report
                 # are missing, and `nnhw report` can draw them without recomputing.
