@@ -119,6 +119,7 @@ def batch_scaling(
     Exit codes: 0 done, 1 a sweep cell failed, 2 bad input, 130 interrupted
     (resume with --resume RUN_DIR).
 
+    \b
     Examples:
       nnhw batch-scaling
       nnhw batch-scaling --task classification --lr 0.05

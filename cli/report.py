@@ -33,6 +33,7 @@ def report(
     an upgrade of nnhw, or for an interrupted run, whose report then says what is missing.
     The same tables give the same bytes.
 
+    \b
     Examples:
       nnhw report results/20261126-111859-train
       nnhw report 20261126-1118                  # a run id or unique prefix under --out

@@ -32,13 +32,14 @@ app = typer.Typer(
         "Newest first: id, command, status, start, duration and the run's headline. Broken or "
         "half-written run folders are listed as broken, never an error. An id may be "
         "shortened to a unique prefix.\n\n"
-        "Examples:\n"
+        "\b\nExamples:\n"
         "  nnhw runs\n"
         "  nnhw runs --out /tmp/nnhw-runs --json\n"
         "  nnhw runs show 20261126-1119          # settings, headline, findings\n"
         "  nnhw runs compare ID ID --to md       # summaries side by side"
     ),
     invoke_without_command=True,
+    rich_markup_mode=None,
     no_args_is_help=False,
     add_completion=False,
 )
@@ -138,6 +139,7 @@ def show(
 ) -> None:
     """Print a run's settings, headline and findings.
 
+    \b
     Examples:
       nnhw runs show 20261126-111859-train
       nnhw runs show 20261126-1118                # a unique prefix is enough
@@ -202,6 +204,7 @@ def compare(
     One row per setting and per summary number, one column per run: what changed between
     the runs and what it did. --to md or --to csv for a paper or a spreadsheet.
 
+    \b
     Examples:
       nnhw runs compare 20261126-1119 20261126-1120
       nnhw runs compare ID ID ID --to md > comparison.md

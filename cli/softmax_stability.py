@@ -92,6 +92,7 @@ def softmax_stability(
     Exit codes: 0 done, 1 a sweep cell failed, 2 bad input, 130 interrupted
     (resume with --resume RUN_DIR).
 
+    \b
     Examples:
       nnhw softmax-stability
       nnhw softmax-stability --dtypes float32 --cases outlier --points 57

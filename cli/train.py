@@ -163,6 +163,7 @@ def train(
     Exit codes: 0 done (also when training diverged; a warning says at which
     epoch), 2 bad input, 130 interrupted (the epochs done are kept).
 
+    \b
     Examples:
       nnhw train --task classification
       nnhw train --task regression --hidden 64,64,64 --activation tanh

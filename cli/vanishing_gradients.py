@@ -108,6 +108,7 @@ def vanishing_gradients(
     Exit codes: 0 done, 1 a sweep cell failed, 2 bad input, 130 interrupted
     (resume with --resume RUN_DIR).
 
+    \b
     Examples:
       nnhw vanishing-gradients
       nnhw vanishing-gradients --activations sigmoid,relu --inits xavier-normal,he-normal

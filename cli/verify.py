@@ -58,6 +58,7 @@ def verify(
     Exit codes: 0 done, 1 with --strict when a verdict differs from the expected one,
     2 bad input, 130 interrupted.
 
+    \b
     Examples:
       nnhw verify
       nnhw verify --thorough --seed 3

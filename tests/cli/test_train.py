@@ -151,6 +151,44 @@ def test_help_imports_neither_pandas_nor_matplotlib(args):
         assert "Examples" in proc.stdout and "nnhw train --task classification" in proc.stdout
 
 
+COMMANDS = (
+    "train", "compare-activations", "vanishing-gradients", "softmax-stability",
+    "batch-scaling", "verify", "report", "runs",
+)  # fmt: skip
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_help_is_plain_and_keeps_each_example_on_its_line(command, invoke):
+    """Plain Click help (no rich import: the start-up target of issue 10), with the Examples
+    block unwrapped: every example line starts with `nnhw <command>`."""
+    code, out, err = invoke(command, "--help")
+    assert code == 0, err
+    lines = out.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.strip() == "Examples:")
+    examples = []
+    for line in lines[start + 1 :]:
+        if not line.strip():
+            break
+        examples.append(line.strip())
+    assert examples and all(e.startswith(f"nnhw {command}") for e in examples), examples
+
+
+def test_root_help_lists_every_command_without_rich():
+    code = (
+        "import sys\nfrom cli.main import main\ntry:\n    main(['--help'])\n"
+        "except SystemExit:\n    pass\nprint('RICH', 'rich' in sys.modules)"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "RICH False" in proc.stdout
+    block = proc.stdout.split("Commands:\n")[1].splitlines()
+    listed = [line.split()[0] for line in block if line.startswith("  ")]
+    assert listed == list(COMMANDS)
+    assert "..." not in "\n".join(block)  # every short help fits
+
+
 def test_help_lists_the_registries():
     from cli.train import HELP_CHOICES
 
