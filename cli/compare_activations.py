@@ -72,6 +72,16 @@ def compare_activations(
             "hidden", "WIDTHS", f"Hidden layer widths: 64, or 64,64,64,64 for depth 4. {PRESET}"
         ),
     ] = None,
+    depths: Annotated[
+        str | None,
+        option(
+            "depths",
+            "LIST",
+            "Also sweep depth: comma-separated numbers of hidden layers, e.g. 1,2,4,8, each of "
+            "--hidden's single width (one cell per activation and depth). Default: the one "
+            "net of --hidden.",
+        ),
+    ] = None,
     epochs: Annotated[int | None, option("epochs", "N", f"Epochs (>= 1). {PRESET}")] = None,
     lr: Annotated[float | None, option("lr", "RATE", f"Learning rate (> 0). {PRESET}")] = None,
     optimizer: Annotated[
@@ -129,21 +139,26 @@ def compare_activations(
 ) -> None:
     """Train the same net with each hidden activation over several seeds and compare.
 
-    One sweep cell per activation; all seeds of an activation train as one
-    ensemble. Measured: losses, test accuracy or R^2, epochs to a target loss,
-    per-layer gradient norms and the first-to-last ratio, dead and saturated
-    units, the range of the hidden outputs, forward+backward time (as a ratio to
-    ReLU), and with --include-identity the linear net against least squares.
-    The report says which of the course's claims the numbers support.
+    One sweep cell per activation (and per depth with --depths); all seeds of a
+    cell train as one ensemble. Measured: losses, test accuracy or R^2, epochs
+    to a target loss, per-layer gradient norms and the first-to-last ratio, dead
+    and saturated units, the range of the hidden outputs, forward+backward time
+    (as a ratio to ReLU), and with --include-identity the linear net against
+    least squares.
+    With --depths, epochs to target and the gradient ratio against depth, and
+    whether ReLU's lead over sigmoid grows in deeper nets. The report says which
+    of the course's claims the numbers support.
 
     Exit codes: 0 done, 1 a sweep cell failed, 2 bad input, 130 interrupted
     (finished cells are kept: continue with --resume RUN_DIR).
 
+    \b
     Examples:
       nnhw compare-activations
       nnhw compare-activations --task regression --include-identity
       nnhw compare-activations --hidden 64,64,64,64 --activations relu,sigmoid
       nnhw compare-activations --bias-shift -3 --activations relu,leaky-relu
+      nnhw compare-activations --depths 1,2,4,8 --workers 2
       nnhw compare-activations --seeds 20 --workers 2
       nnhw compare-activations --resume results/<run>   # after Ctrl-C
     """
@@ -167,6 +182,7 @@ def compare_activations(
         "seed": seed,
         "activations": None if activations is None else parse_list(activations, "--activations"),
         "hidden": None if hidden is None else parse_list(hidden, "--hidden", cast=int),
+        "depths": None if depths is None else parse_list(depths, "--depths", cast=int),
     }
     cfg = resolve_config(ctx, study.COMMAND, study.Config, values, config)
     run_study(

@@ -1,16 +1,24 @@
 """`nnhw compare-activations`: the same net trained with each activation over several seeds.
 
 The study (contract in experiments/context.py): for one task and dataset, one sweep cell per
-activation (experiments.sweep), all seeds of an activation trained as one ensemble
+activation and depth (experiments.sweep; activation-major: relu at every depth, then the next
+activation), all seeds of a cell trained as one ensemble
 (experiments.compare_activations_cell.activation_cell, where the per-cell tables are described).
+Without --depths there is one depth, the architecture of --hidden; with --depths d1,d2,... depth
+d has d hidden layers of --hidden's (single) width. The cells of one activation share its random
+stream, SeedSequence(root, spawn_key=(activation's position,)), at every depth (common random
+numbers: the same data order and first-layer draws), so a depth effect is not seed noise, a cell's
+numbers do not depend on which other depths are swept, and `--depths 1 --hidden 64` repeats the
+run without --depths bit for bit.
 Unset options take the task's preset (core.presets: the course's regression net, Linear, ReLU,
 Linear, identity, MSE on sine; or its classification net, Linear, sigmoid, Linear, sigmoid, MSE
 on moons); the hidden activation is what varies.
 
 Tables: history, layers, decision_grid / fit_curve, linear_baseline (from the cells, each with
-the sweep's `cell` column); timing (experiments.compare_activations_summary.time_activations,
-measured in this process after the sweep); points (the test set, for the plots); layer_summary
-and summary (one row per activation; compare_activations_summary).
+`activation`, `depth` and the sweep's `cell` column); timing
+(experiments.compare_activations_summary.time_activations, measured serially in this process
+after the sweep, at every depth); points (the test set, for the plots); layer_summary and summary
+(one row per activation and depth; compare_activations_summary).
 """
 
 from __future__ import annotations
@@ -58,6 +66,7 @@ class Config:
     include_identity: bool = False
     seeds: int = 5
     hidden: tuple[int, ...] | None = None
+    depths: tuple[int, ...] | None = None
     epochs: int | None = None
     lr: float | None = None
     optimizer: str | None = None
@@ -76,8 +85,19 @@ class Config:
 
     @property
     def depth(self) -> int:
+        """The deepest net of the study."""
+        return max(self.depth_list)
+
+    @property
+    def depth_list(self) -> tuple[int, ...]:
+        """The depths swept, ascending: --depths, else the one depth of --hidden."""
         assert self.hidden is not None
-        return len(self.hidden)
+        return self.depths if self.depths is not None else (len(self.hidden),)
+
+    def hidden_at(self, depth: int) -> tuple[int, ...]:
+        """The hidden widths of the net of `depth` hidden layers."""
+        assert self.hidden is not None
+        return self.hidden if self.depths is None else (self.hidden[0],) * depth
 
 
 def _resolve(c: Config) -> dict[str, Any]:
@@ -112,6 +132,13 @@ def _resolve(c: Config) -> dict[str, Any]:
         acts.append("identity")
     r["activations"] = tuple(acts)
     r["hidden"] = check_positive_ints(r["hidden"], "hidden", "layer width", distinct=False)
+    if r["depths"] is not None:
+        r["depths"] = tuple(sorted(check_positive_ints(r["depths"], "depths", "depth")))
+        if len(set(r["hidden"])) > 1:
+            raise NnhwError(
+                "--hidden must be one width (or equal widths) when --depths is given, got "
+                f"{','.join(map(str, r['hidden']))}"
+            )
     r["optimizer"] = check_choice(r["optimizer"], "optimizer", OPTIMIZER_NAMES)
     r["init"] = check_choice(r["init"], "init", INIT_NAMES)
     for name, low in (
@@ -131,13 +158,13 @@ def _resolve(c: Config) -> dict[str, Any]:
 
 
 def cells(config: Config) -> list[dict[str, Any]]:
-    """One sweep cell per activation, each carrying every setting its training needs."""
+    """One sweep cell per activation x depth (activation-major), each carrying every setting its
+    training needs; `stream` is the activation's position (its random stream, module docstring)."""
     p = PRESETS[str(config.task)]
     shared = {
         "dataset": config.dataset,
         "samples": config.samples,
         "root_seed": config.seed,
-        "hidden": config.hidden,
         "output_activation": p.output_activation,
         "loss": p.loss,
         "init": config.init,
@@ -149,7 +176,11 @@ def cells(config: Config) -> list[dict[str, Any]]:
         "negative_slope": config.negative_slope,
         "bias_shift": config.bias_shift,
     }
-    return [{"activation": a, **shared} for a in config.activations]
+    return [
+        {"activation": a, "depth": d, "hidden": config.hidden_at(d), "stream": i, **shared}
+        for i, a in enumerate(config.activations)
+        for d in config.depth_list
+    ]
 
 
 def compute(config: Config, ctx: RunContext) -> dict[str, pd.DataFrame]:

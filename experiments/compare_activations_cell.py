@@ -2,15 +2,18 @@
 
 Contract: `activation_cell(params, seed) -> dict[str, DataFrame]` (a module-level function, so the
 sweep's process and Dask executors can pickle it). `params` holds the activation and the shared
-settings (see `experiments.compare_activations.cells`); `seed` is the cell's SeedSequence. The
-cell spawns one stream per seed (member) and each member's stream into (init, order): member e's
-initial weights and minibatch order depend on (root seed, cell index, e) only.
+settings (see `experiments.compare_activations.cells`); `seed` is the cell's SeedSequence from
+the sweep, which the cell replaces by its activation's stream `cell_seed(root_seed,
+params["stream"])` when the params name one (the same stream at every depth; equal to `seed` when
+every cell is one activation). The cell spawns one stream per seed (member) and each member's
+stream into (init, order): member e's initial weights and minibatch order depend on (root seed,
+stream, e) only.
 
 The data are the same for every cell: `prepare_data` draws them from the root seed alone
 (`data_stream`), splits off a test set (TEST_FRACTION) and standardises inputs (and regression
 targets) with training-set statistics.
 
-Tables (one row per ...):
+Tables (one row per ...; every table has `activation` and `depth`, the number of hidden layers):
 - history: activation x seed x epoch: train_loss, test_loss, train_<metric>, test_<metric>
   (metric: accuracy for classification, r2 for regression); epoch 0 is the net at initialisation.
 - layers: activation x seed x epoch x weight layer l = 1..L+1: grad_norm (||dL/dW_l||_F on the full
@@ -35,6 +38,7 @@ from core.mlp import MLP
 from core.optim import make_optimizer
 from core.train import History, fit, r2_score
 from experiments.prepare import Prepared, output_count, split_and_standardise
+from experiments.sweep import cell_seed
 
 Array = np.ndarray
 TEST_FRACTION = 0.2
@@ -76,6 +80,8 @@ def activation_cell(
     params: dict[str, Any], seed: np.random.SeedSequence
 ) -> dict[str, pd.DataFrame]:
     """Train `params['seeds']` nets with `params['activation']` as one ensemble; the tables."""
+    if "stream" in params:
+        seed = cell_seed(params["root_seed"], params["stream"])
     prep = prepare_data(params["dataset"], params["samples"], params["root_seed"])
     members = [s.spawn(2) for s in seed.spawn(params["seeds"])]
     init_rngs = [np.random.default_rng(i) for i, _ in members]
@@ -99,7 +105,17 @@ def activation_cell(
     tables.update(prediction_tables(model, prep, act))
     if act == "identity":
         tables["linear_baseline"] = linear_baseline(model, prep)
-    return tables
+    depth = len(params["hidden"])
+    return {name: with_depth(df, depth) for name, df in tables.items()}
+
+
+def with_depth(df: pd.DataFrame, depth: int) -> pd.DataFrame:
+    """`df` with a `depth` column right after `activation` (kept if it is there already)."""
+    if "depth" in df.columns:
+        return df
+    out = df.copy()
+    out.insert(int(out.columns.get_loc("activation")) + 1, "depth", depth)
+    return out
 
 
 def history_table(history: History, activation: str, metric: str) -> pd.DataFrame:

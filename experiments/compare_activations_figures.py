@@ -13,6 +13,10 @@ rebuild them). One colour per activation (experiments.plotting.ACTIVATION_COLORS
   the activation alone and for the whole net.
 - decision_boundaries (2-D classification): member 0's output over the plane per activation, the
   0.5 contour and the test points; fit_curves (1-D regression): member 0's fitted curves.
+- depth_effect (several depths only): experiments.compare_activations_depth_figure.
+
+With several depths (--depths) every figure but depth_effect shows the deepest depth (the report's
+captions say so), so the number of figures does not grow with the number of cells.
 """
 
 from __future__ import annotations
@@ -281,7 +285,17 @@ def fit_figure(tables: Tables) -> Figure:
 
 def figures(tables: Tables, config: Any) -> dict[str, Figure]:
     """Every figure whose tables exist (a partial run draws what it can)."""
+    from experiments.compare_activations_depth import at_depth, depths_of
+    from experiments.compare_activations_depth_figure import depth_figure
+    from experiments.compare_activations_summary import ensure_depth
+
+    tables = ensure_depth(tables)
+    depths = depths_of(tables)
     out: dict[str, Figure] = {}
+    if len(depths) > 1 and "summary" in tables:
+        out["depth_effect"] = depth_figure(tables["summary"], getattr(config, "epochs", None))
+    if depths:
+        tables = at_depth(tables, depths[-1])
     if "history" in tables:
         out["loss_curves"] = loss_figure(tables, config)
     if "layers" in tables:

@@ -253,9 +253,28 @@ def overview_finding(s: pd.DataFrame) -> Finding:
 
 
 def findings(tables: Tables) -> list[Finding]:
+    """The findings in report order. With several depths (--depths): how the sigmoid-ReLU gaps
+    change with depth (experiments.compare_activations_depth), then the one-net findings at the
+    deepest depth, each saying so."""
+    from experiments import compare_activations_depth as cd
+    from experiments.compare_activations_summary import ensure_depth
+
+    tables = ensure_depth(tables)
+    depths = cd.depths_of(tables)
+    if len(depths) > 1:
+        s = tables["summary"]
+        trend = [cd.depth_speed_finding(s), cd.depth_gradient_finding(s)]
+        one = one_net_findings(cd.at_depth(tables, depths[-1]), speed=False)
+        deepest = [cd.at_deepest(f, depths[-1]) for f in one]
+        return [f for f in (deepest[0], *trend, *deepest[1:]) if f is not None]
+    return one_net_findings(tables, speed=True)
+
+
+def one_net_findings(tables: Tables, *, speed: bool) -> list[Finding]:
+    """The findings of one depth (the speed finding only when `speed`)."""
     s = tables["summary"]
     out = [overview_finding(s)]
-    for f in (speed_finding(s), vanishing_finding(s), dead_finding(s)):
+    for f in (speed_finding(s) if speed else None, vanishing_finding(s), dead_finding(s)):
         if f is not None:
             out.append(f)
     out += range_findings(s)

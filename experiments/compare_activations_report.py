@@ -1,5 +1,7 @@
 """The report, headline and metrics of `nnhw compare-activations`, from its tables alone (the
-findings are in experiments.compare_activations_findings)."""
+findings are in experiments.compare_activations_findings). With several depths (--depths) the
+report adds a Depth section, and the one-net figures and the headline describe the deepest depth
+(experiments.compare_activations_depth); metrics are keyed `<activation> depth <d>.<name>`."""
 
 from __future__ import annotations
 
@@ -8,17 +10,32 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from experiments.compare_activations_depth import at_depth, depths_of
 from experiments.compare_activations_findings import best_text, findings, fmt, metric_name
+from experiments.compare_activations_summary import ensure_depth
 from experiments.report import Report, Section
 
 Tables = dict[str, pd.DataFrame]
 
 
+def _architecture(config: Any) -> str:
+    if getattr(config, "depths", None) is None:
+        return f"hidden layers {', '.join(str(h) for h in config.hidden)}"
+    depths = ", ".join(str(d) for d in config.depths)
+    return f"{depths} hidden layers of width {config.hidden[0]}"
+
+
 def report(tables: Tables, config: Any) -> Report:
+    tables = ensure_depth(tables)
     s = tables.get("summary")
+    depths = depths_of(tables)
+    several = len(depths) > 1
+    # the one-net figures show the deepest depth; their captions say so
+    at = f" At depth {depths[-1]}, the deepest." if several else ""
+    per = "activation and depth" if several else "activation"
     desc = (
         f"The {config.task} net of the course on {config.dataset} ({config.samples} points), "
-        f"hidden layers {', '.join(str(h) for h in config.hidden)}, trained with each hidden "
+        f"{_architecture(config)}, trained with each hidden "
         f"activation over {config.seeds} seeds ({config.optimizer}, lr {config.lr:g}, "
         f"{config.epochs} epochs, batch {config.batch_size}, init {config.init})."
     )
@@ -26,28 +43,51 @@ def report(tables: Tables, config: Any) -> Report:
         Section(
             "Training",
             "Loss per epoch for every activation; mean over seeds, band min-max.",
-            tables=[("summary", "One row per activation: means and stds over seeds.")],
-            figures=[("loss_curves", "Training and test loss against epoch.")],
-        ),
+            tables=[("summary", f"One row per {per}: means and stds over seeds.")],
+            figures=[("loss_curves", "Training and test loss against epoch." + at)],
+        )
+    ]
+    if several:
+        sections.append(
+            Section(
+                "Depth",
+                "How the activations compare as the net gets deeper: the course's claim is that "
+                "ReLU trains faster than sigmoid in deep nets because sigmoid's gradient "
+                "vanishes on its way to the first layers.",
+                figures=[
+                    (
+                        "depth_effect",
+                        "Epochs to the target loss and first-to-last layer gradient ratio "
+                        "against the number of hidden layers, one line per activation.",
+                    )
+                ],
+            )
+        )
+    sections += [
         Section(
             "Gradient flow",
             "Gradient norm of each weight layer; the first-to-last ratio is "
             "how much of the gradient reaches the first layer.",
-            tables=[("layer_summary", "Per activation and layer.")],
-            figures=[("gradient_norms", "||dL/dW_l|| against epoch, one panel per activation.")],
+            tables=[("layer_summary", f"Per {per} and layer.")],
+            figures=[
+                (
+                    "gradient_norms",
+                    "||dL/dW_l|| against epoch, one panel per activation." + at,
+                )
+            ],
         ),
         Section(
             "Dead and saturated units, output ranges",
             figures=[
-                ("unit_health", "Dead and saturated fractions of the hidden units."),
-                ("activation_ranges", "Range and mean of the hidden outputs."),
+                ("unit_health", "Dead and saturated fractions of the hidden units." + at),
+                ("activation_ranges", "Range and mean of the hidden outputs." + at),
             ],
         ),
         Section(
             "Cost",
             "Forward plus backward time on the same arrays, median over repeats.",
-            tables=[("timing", "Timing per activation and scope.")],
-            figures=[("timing", "Time relative to the baseline.")],
+            tables=[("timing", f"Timing per {per} and scope.")],
+            figures=[("timing", "Time relative to the baseline." + at)],
         ),
     ]
     if "linear_baseline" in tables:
@@ -69,7 +109,7 @@ def report(tables: Tables, config: Any) -> Report:
                 figures=[
                     (
                         "decision_boundaries",
-                        "Seed 0's output and its 0.5 contour, with the test points.",
+                        "Seed 0's output and its 0.5 contour, with the test points." + at,
                     )
                 ],
             )
@@ -79,7 +119,10 @@ def report(tables: Tables, config: Any) -> Report:
             Section(
                 "Fitted curves",
                 figures=[
-                    ("fit_curves", "Seed 0's fitted curve per activation, with the test points.")
+                    (
+                        "fit_curves",
+                        "Seed 0's fitted curve per activation, with the test points." + at,
+                    )
                 ],
             )
         )
@@ -92,6 +135,10 @@ def report(tables: Tables, config: Any) -> Report:
 
 
 def headline(tables: Tables) -> str:
+    tables = ensure_depth(tables)
+    depths = depths_of(tables)
+    if len(depths) > 1:
+        return f"depth {depths[-1]}: " + headline(at_depth(tables, depths[-1]))
     s = tables["summary"]
     metric = metric_name(s)
     col = f"test_{metric}"
@@ -114,8 +161,10 @@ def metrics(tables: Tables) -> dict[str, Any]:
     if s is None:
         return {}
     metric = metric_name(s)
+    several = "depth" in s.columns and s["depth"].nunique() > 1
     out: dict[str, Any] = {}
     for _, row in s.iterrows():
+        group = f"{row['activation']} depth {int(row['depth'])}" if several else row["activation"]
         for name in (
             f"test_{metric}",
             "final_train_loss",
@@ -124,5 +173,5 @@ def metrics(tables: Tables) -> dict[str, Any]:
             "time_ratio",
         ):
             value = float(row[name])
-            out[f"{row['activation']}.{name}"] = value if np.isfinite(value) else None
+            out[f"{group}.{name}"] = value if np.isfinite(value) else None
     return out

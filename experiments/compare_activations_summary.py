@@ -1,27 +1,34 @@
 """Derived tables of `nnhw compare-activations`: timing, the test points, and the summaries.
 
 - points: the test set in original units, for the plots (x1[, x2], label or y).
-- timing: forward-plus-backward time of each activation, two scopes, on the same arrays:
-  "activation" = a = f(z); dz = g * f'(z, a) on one array z (seeds x training points x widest
-  hidden layer, drawn once) and one upstream gradient g; "net" = forward, loss gradient and
-  backward of the study's whole net (all seeds as one ensemble, the same initial weights for
-  every activation) on the whole training set. Repeats run round-robin over the activations
-  after one warm-up round, so drift hits all alike. Columns: activation, scope, elements,
-  repeats, median_s, q1_s, q3_s, baseline (relu when measured, else the first activation) and
-  ratio = median_s / the baseline's median_s. Wall-clock time is noisy: a measurement, never an
+- timing: forward-plus-backward time of each activation at each depth, two scopes, on the same
+  arrays: "activation" = a = f(z); dz = g * f'(z, a) on one array z (seeds x training points x
+  widest hidden layer, drawn once: the same at every depth, so its spread across depths is the
+  timer's noise) and one upstream gradient g; "net" = forward, loss gradient and backward of the
+  study's whole net at that depth (all seeds as one ensemble, the same initial weights for every
+  activation) on the whole training set. Repeats run round-robin over every (activation, depth,
+  scope) after one warm-up round, so drift hits all alike. Serial on purpose (time under a
+  parallel sweep's load is noise): its cost is timing_repeats forward-backward passes of each
+  cell's net. Columns: activation, depth, scope, elements, repeats, median_s, q1_s, q3_s,
+  baseline (relu when measured, else the first activation) and ratio = median_s / the baseline's
+  median_s at the same depth and scope. Wall-clock time is noisy: a measurement, never an
   assertion.
-- layer_summary: one row per activation x weight layer: grad_norm_init / signal_norm_init
+- layer_summary: one row per activation x depth x weight layer: grad_norm_init / signal_norm_init
   (geometric mean over seeds at epoch 0), grad_norm_train (geometric mean over seeds and every
   recorded epoch), and for hidden layers dead_fraction, saturated_fraction, act_mean (final epoch,
   mean over seeds), act_min, act_max (over every epoch and seed).
-- summary: one row per activation: seeds, depth, diverged (seeds whose loss became non-finite);
-  final_train_loss, final_test_loss, test_<metric> (final epoch; mean and _std over the seeds
-  that did not diverge, std with ddof 0); target_loss, reached (seeds whose training loss fell to
-  the target), epochs_to_target (first such epoch, mean and _std over the seeds that reached it);
-  grad_ratio_init and grad_ratio (||dL/dW_1|| / ||dL/dW_{L+1}||, geometric mean over seeds at
-  epoch 0, and over seeds and epochs); dead_fraction (final, mean over seeds and hidden layers),
+- summary: one row per activation x depth: seeds, depth, diverged (seeds whose loss became
+  non-finite); final_train_loss, final_test_loss, test_<metric> (final epoch; mean and _std over the
+  seeds that did not diverge, std with ddof 0); target_loss, reached (seeds whose training loss fell
+  to the target), epochs_to_target (first such epoch, mean and _std over the seeds that reached it);
+  grad_ratio_init and grad_ratio (||dL/dW_1|| / ||dL/dW_{L+1}||, geometric mean over seeds at epoch
+  0, and over seeds and epochs); dead_fraction (final, mean over seeds and hidden layers),
   dead_fraction_peak (max over epochs, seeds, layers); saturated_fraction (final, mean); act_mean
   (final), act_min, act_max (over everything); time_ratio and time_ratio_net (timing's ratios).
+
+Runs written before the depth axis have no `depth` column in their per-cell tables:
+`ensure_depth` adds it (one depth per activation, read off the layers), so `nnhw report` rebuilds
+them.
 """
 
 from __future__ import annotations
@@ -34,7 +41,7 @@ import pandas as pd
 
 from core.activations import get_activation
 from core.losses import get_loss
-from experiments.compare_activations_cell import build_model, prepare_data
+from experiments.compare_activations_cell import build_model, prepare_data, with_depth
 
 if TYPE_CHECKING:
     from experiments.compare_activations import Config
@@ -75,7 +82,7 @@ def time_activations(config: Config, cells: list[dict[str, Any]]) -> pd.DataFram
     shape = (config.seeds, X.shape[0], max(config.hidden or (1,)))
     z, upstream = rng.standard_normal(shape), rng.standard_normal(shape)
     loss = get_loss(str(cells[0]["loss"]))
-    jobs: dict[tuple[str, str], Any] = {}
+    jobs: dict[tuple[str, int, str], Any] = {}
     for params in cells:
         act = get_activation(params["activation"], config.negative_slope)
         init = [
@@ -91,9 +98,10 @@ def time_activations(config: Config, cells: list[dict[str, Any]]) -> pd.DataFram
         def net_job(model: Any = model) -> None:
             model.backward(loss(model.forward(X), prep.data.Y_train, "mean")[1])
 
-        jobs[(params["activation"], "activation")] = activation_job
-        jobs[(params["activation"], "net")] = net_job
-    times: dict[tuple[str, str], list[float]] = {key: [] for key in jobs}
+        key = (params["activation"], len(params["hidden"]))
+        jobs[(*key, "activation")] = activation_job
+        jobs[(*key, "net")] = net_job
+    times: dict[tuple[str, int, str], list[float]] = {key: [] for key in jobs}
     with np.errstate(all="ignore"):
         for repeat in range(config.timing_repeats + 1):
             for key, job in jobs.items():
@@ -102,14 +110,15 @@ def time_activations(config: Config, cells: list[dict[str, Any]]) -> pd.DataFram
                 elapsed = time.perf_counter() - t0
                 if repeat > 0:  # round 0 warms caches and allocators up
                     times[key].append(elapsed)
-    names = [c["activation"] for c in cells]
+    names = list(dict.fromkeys(c["activation"] for c in cells))
     baseline = "relu" if "relu" in names else names[0]
     rows = []
-    for (name, scope), values in times.items():
+    for (name, depth, scope), values in times.items():
         q1, median, q3 = np.percentile(values, [25, 50, 75])
         rows.append(
             {
                 "activation": name,
+                "depth": depth,
                 "scope": scope,
                 "elements": int(z.size) if scope == "activation" else int(X.size),
                 "repeats": len(values),
@@ -119,9 +128,14 @@ def time_activations(config: Config, cells: list[dict[str, Any]]) -> pd.DataFram
                 "baseline": baseline,
             }
         )
-    df = pd.DataFrame(rows).sort_values(["scope", "activation"], key=_order(names), kind="stable")
-    base = df[df["activation"] == baseline].set_index("scope")["median_s"]
-    df["ratio"] = df["median_s"] / df["scope"].map(base)
+    df = pd.DataFrame(rows).sort_values(
+        ["depth", "scope", "activation"], key=_order(names), kind="stable"
+    )
+    base = df[df["activation"] == baseline].set_index(["depth", "scope"])["median_s"]
+    df["ratio"] = (
+        df["median_s"].to_numpy()
+        / base.reindex(pd.MultiIndex.from_frame(df[["depth", "scope"]])).to_numpy()
+    )
     return df.reset_index(drop=True)
 
 
@@ -149,12 +163,13 @@ def _stats(values: pd.Series) -> tuple[float, float]:
 
 def layer_summary(layers: pd.DataFrame) -> pd.DataFrame:
     rows = []
-    for (act, layer), g in layers.groupby(["activation", "layer"], sort=False):
+    for (act, depth, layer), g in layers.groupby(["activation", "depth", "layer"], sort=False):
         first = g[g["epoch"] == 0]
         final = g[g["epoch"] == g.groupby("seed")["epoch"].transform("max")]
         rows.append(
             {
                 "activation": act,
+                "depth": int(depth),
                 "layer": int(layer),
                 "grad_norm_init": _geomean(first["grad_norm"]),
                 "grad_norm_train": _geomean(g["grad_norm"]),
@@ -170,17 +185,17 @@ def layer_summary(layers: pd.DataFrame) -> pd.DataFrame:
 
 
 def summary(tables: dict[str, pd.DataFrame], config: Config) -> pd.DataFrame:
-    """One row per activation (module docstring), from history, layers and timing."""
+    """One row per activation x depth (module docstring), from history, layers and timing."""
     history, layers = tables["history"], tables["layers"]
     metric = "accuracy" if "test_accuracy" in history.columns else "r2"
     timing = tables.get("timing")
     rows = []
-    for act, h in history.groupby("activation", sort=False):
+    for (act, depth), h in history.groupby(["activation", "depth"], sort=False):
         final = h[h["epoch"] == h.groupby("seed")["epoch"].transform("max")]
         bad = ~np.isfinite(final["train_loss"].to_numpy())
         ok = final[~bad]
         hit = h[h["train_loss"] <= config.target_loss].groupby("seed")["epoch"].min()
-        ly = layers[layers["activation"] == act]
+        ly = layers[(layers["activation"] == act) & (layers["depth"] == depth)]
         last = int(ly["layer"].max())
         g1 = ly[ly["layer"] == 1].set_index(["seed", "epoch"])["grad_norm"]
         gl = ly[ly["layer"] == last].set_index(["seed", "epoch"])["grad_norm"]
@@ -214,7 +229,11 @@ def summary(tables: dict[str, pd.DataFrame], config: Config) -> pd.DataFrame:
             match = (
                 None
                 if timing is None
-                else timing[(timing["activation"] == act) & (timing["scope"] == scope)]
+                else timing[
+                    (timing["activation"] == act)
+                    & (timing["depth"] == depth)
+                    & (timing["scope"] == scope)
+                ]
             )
             row[name] = (
                 float(match["ratio"].iloc[0]) if match is not None and len(match) else np.nan
@@ -225,9 +244,24 @@ def summary(tables: dict[str, pd.DataFrame], config: Config) -> pd.DataFrame:
 
 def derived(tables: dict[str, pd.DataFrame], config: Config) -> dict[str, pd.DataFrame]:
     """`tables` plus layer_summary and summary where their inputs exist, in TABLE_ORDER."""
-    out = dict(tables)
+    out = ensure_depth(tables)
     if "layers" in out:
         out["layer_summary"] = layer_summary(out["layers"])
     if "history" in out and "layers" in out:
         out["summary"] = summary(out, config)
     return {name: out[name] for name in TABLE_ORDER if name in out}
+
+
+def ensure_depth(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """`tables` with a `depth` column in every per-activation table (module docstring): a run
+    from before the depth axis had one depth, the layers' deepest hidden layer."""
+    if "layers" in tables:
+        depth = int(tables["layers"]["layer"].max()) - 1
+    elif "summary" in tables:
+        depth = int(tables["summary"]["depth"].iloc[0])
+    else:
+        return dict(tables)
+    return {
+        name: with_depth(df, depth) if "activation" in df.columns else df
+        for name, df in tables.items()
+    }

@@ -217,10 +217,14 @@ def test_one_cell_per_activation_and_a_cell_is_deterministic():
     cfg = ca.Config(**TINY, activations=("tanh", "relu"))
     cells = ca.cells(cfg)
     assert [c["activation"] for c in cells] == ["tanh", "relu"]
+    assert [(c["depth"], c["hidden"], c["stream"]) for c in cells] == [(1, (64,), 0), (1, (64,), 1)]
     a = activation_cell(cells[1], cell_seed(cfg.seed, 1))
     b = activation_cell(cells[1], cell_seed(cfg.seed, 1))
     pd.testing.assert_frame_equal(a["history"], b["history"])
-    other = activation_cell(cells[1], cell_seed(cfg.seed, 7))
+    # the cell's stream is its activation's (params["stream"]), the same without it at index 1
+    plain = activation_cell({k: v for k, v in cells[1].items() if k != "stream"}, cell_seed(0, 1))
+    pd.testing.assert_frame_equal(a["history"], plain["history"])
+    other = activation_cell({**cells[1], "stream": 7}, cell_seed(cfg.seed, 1))
     assert not a["history"]["train_loss"].equals(other["history"]["train_loss"])
     seeds = a["history"].pivot(index="epoch", columns="seed", values="train_loss")
     assert not np.allclose(seeds[0], seeds[1])  # members differ: own init and data order
