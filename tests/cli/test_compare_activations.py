@@ -129,6 +129,11 @@ def test_help_choices_are_the_registries(invoke: Invoke) -> None:
         (["--workers", "0"], "--workers"),
         (["--config", "/nonexistent/config.toml"], "--config"),
         (["--resume", "/nonexistent/run"], "/nonexistent/run"),
+        (["--depths", "1,2,1"], "--depths"),
+        (["--depths", "0,2"], "--depths"),
+        (["--depths", "1,x"], "--depths"),
+        (["--depths", "1,,2"], "--depths"),
+        (["--depths", "1,2", "--hidden", "8,16"], "--hidden"),
     ],
 )
 def test_bad_input_exits_2_with_one_line(
@@ -150,3 +155,50 @@ def test_bad_config_file_keys_are_named(invoke: Invoke, tmp_path: Path) -> None:
     bad.write_text("[compare-activations]\nwidth = 3\n")
     code, _, err = invoke("compare-activations", "--config", bad, "--out", tmp_path / "out")
     assert code == 2 and "width" in err and len(err.strip().splitlines()) == 1, err
+
+
+# -- --depths -------------------------------------------------------------------------------------
+
+DEPTHS = [*TINY, "--depths", "1,2"]
+
+
+def test_depths_with_unequal_widths_names_both_options(invoke: Invoke, tmp_path: Path) -> None:
+    code, _, err = invoke("compare-activations", *TINY, "--depths", "1,2", "--hidden", "8,16",
+                          "--out", tmp_path)  # fmt: skip
+    assert code == 2 and "--hidden" in err and "--depths" in err, err
+    assert len(err.strip().splitlines()) == 1
+
+
+def _run(invoke: Invoke, out: Path, *args: str) -> Path:
+    code, _, err = invoke("compare-activations", *DEPTHS, *args, "--out", out)
+    assert code == 0, err
+    (run,) = out.iterdir()
+    return run
+
+
+def test_depths_run_is_the_same_with_two_workers_and_rebuilds_byte_identically(
+    invoke: Invoke, tmp_path: Path
+) -> None:
+    one = _run(invoke, tmp_path / "w1", "--workers", "1")
+    two = _run(invoke, tmp_path / "w2", "--workers", "2")
+    for name in (*DETERMINISTIC[:-2], "layer_summary"):  # no identity: no linear_baseline
+        a, b = one / "tables" / f"{name}.csv", two / "tables" / f"{name}.csv"
+        assert a.read_bytes() == b.read_bytes(), name
+    summary = pd.read_csv(one / "tables" / "summary.csv")
+    assert list(zip(summary["activation"], summary["depth"])) == [
+        ("relu", 1), ("relu", 2), ("sigmoid", 1), ("sigmoid", 2)
+    ]  # fmt: skip
+    settings = tomllib.loads((one / "config.toml").read_text())["compare-activations"]
+    assert settings["depths"] == [1, 2] and settings["hidden"] == [8]
+    plots = sorted(p.name for p in (one / "plots").glob("*.png"))
+    assert "depth_effect.png" in plots and len(plots) == 7
+    report = (one / "report.md").read_text()
+    assert "## Depth" in report and "At depth 2, the deepest" in report
+    before = {p.name: p.read_bytes() for p in [one / "report.md", one / "report.html"]}
+    before |= {p.name: p.read_bytes() for p in (one / "plots").iterdir()}
+    code, _, err = invoke("report", one)
+    assert code == 0, err
+    after = {p.name: p.read_bytes() for p in [one / "report.md", one / "report.html"]}
+    after |= {p.name: p.read_bytes() for p in (one / "plots").iterdir()}
+    assert after.keys() == before.keys()
+    assert [k for k in before if before[k] != after[k]] == []

@@ -14,6 +14,7 @@ import pytest
 from core.errors import NnhwError
 from core.presets import PRESETS
 from experiments import compare_activations as ca
+from experiments import compare_activations_depth as cd
 from experiments import compare_activations_findings as cf
 from experiments.compare_activations_cell import activation_cell
 from experiments.context import Interrupted, RunContext, SweepOptions
@@ -289,8 +290,162 @@ def test_config_resolves_the_preset_and_identity():
         ({"dataset": "mnist"}, r"--dataset: 'mnist' is not one of sine"),
         ({"task": "regression", "dataset": "moons"}, r"--dataset moons is a classification"),
         ({"timing_repeats": 0}, r"--timing-repeats must be an integer >= 1"),
+        ({"depths": (1, 2, 1)}, r"--depths: each depth once, got 1, 2, 1"),
+        ({"depths": (0, 2)}, r"--depths: every depth must be an integer >= 1, got 0"),
+        ({"depths": ()}, r"--depths needs at least one depth"),
+        ({"depths": (1, 2), "hidden": (8, 16)}, r"--hidden must be one width .* --depths"),
     ],
 )
 def test_bad_settings_name_the_option(kw, message):
     with pytest.raises(NnhwError, match=message):
         ca.Config(**kw)
+
+
+# -- the depth axis (--depths) --------------------------------------------------------------------
+
+DEPTHS = {**TINY, "activations": ("relu", "sigmoid"), "hidden": (8,), "epochs": 4}
+
+
+@pytest.fixture(scope="module")
+def depths():
+    return run(**DEPTHS, depths=(3, 1, 2))
+
+
+def test_cells_are_activations_by_depths_with_their_hidden_layers():
+    cfg = ca.Config(**DEPTHS, depths=(4, 1, 2))
+    assert cfg.depths == (1, 2, 4) and cfg.depth == 4
+    got = [(c["activation"], c["depth"], c["hidden"], c["stream"]) for c in ca.cells(cfg)]
+    assert got == [
+        ("relu", 1, (8,), 0), ("relu", 2, (8, 8), 0), ("relu", 4, (8,) * 4, 0),
+        ("sigmoid", 1, (8,), 1), ("sigmoid", 2, (8, 8), 1), ("sigmoid", 4, (8,) * 4, 1),
+    ]  # fmt: skip
+    assert [c["depth"] for c in ca.cells(ca.Config(**{**DEPTHS, "hidden": (8, 8, 8)}))] == [3, 3]
+    assert ca.Config(**{**DEPTHS, "hidden": (8, 8)}, depths=(2,)).hidden_at(3) == (8, 8, 8)
+
+
+def test_every_table_has_a_row_set_per_activation_and_depth(depths):
+    _, tables = depths
+    s = tables["summary"]
+    assert list(zip(s["activation"], s["depth"])) == [
+        ("relu", 1), ("relu", 2), ("relu", 3), ("sigmoid", 1), ("sigmoid", 2), ("sigmoid", 3)
+    ]  # fmt: skip
+    for name in ("history", "layers", "decision_grid", "timing", "layer_summary"):
+        assert list(tables[name].columns[:2]) == ["activation", "depth"], name
+    layers = tables["layers"]
+    assert (layers.groupby("depth")["layer"].max() == pd.Series({1: 2, 2: 3, 3: 4})).all()
+    assert len(tables["layer_summary"]) == 2 * (2 + 3 + 4)
+    t = tables["timing"]
+    assert len(t) == 2 * 3 * 2  # activation x depth x scope
+    np.testing.assert_array_equal(t.loc[t["activation"] == "relu", "ratio"], 1.0)
+    assert np.isfinite(s[["grad_ratio", "time_ratio", "time_ratio_net"]]).all().all()
+
+
+def test_a_cell_does_not_depend_on_the_other_depths_and_depth_1_is_the_default_run(depths):
+    _, tables = depths
+    alone = ca.compute(ca.Config(**DEPTHS, depths=(2,)), RunContext())
+    default = ca.compute(ca.Config(**DEPTHS), RunContext())  # hidden (8,): one hidden layer
+    for name in ("history", "layers"):
+        full = tables[name].drop(columns="cell")
+        for d, other in ((2, alone), (1, default)):
+            mine = full[full["depth"] == d].reset_index(drop=True)
+            pd.testing.assert_frame_equal(mine, other[name].drop(columns="cell"), check_like=False)
+
+
+def test_two_workers_give_the_same_depth_tables_as_serial(depths):
+    cfg, serial = depths
+    parallel = ca.compute(cfg, RunContext(sweep=SweepOptions(workers=2)))
+    for name in ("history", "layers", "decision_grid", "layer_summary"):
+        pd.testing.assert_frame_equal(serial[name], parallel[name])
+
+
+def test_figure_count_does_not_grow_with_the_depths(depths):
+    cfg, tables = depths
+    figs = ca.figures(tables, cfg)
+    two_cfg = ca.Config(**DEPTHS, depths=(1, 2))
+    fewer = ca.figures(ca.compute(two_cfg, RunContext()), two_cfg)
+    assert set(figs) == set(fewer) == {
+        "depth_effect", "loss_curves", "gradient_norms", "unit_health", "activation_ranges",
+        "timing", "decision_boundaries",
+    }  # fmt: skip
+    # the one-net figures show the deepest depth: four weight layers at depth 3
+    labels = figs["gradient_norms"].legends[0].get_texts()
+    assert [t.get_text() for t in labels] == ["W1", "W2", "W3", "W4"]
+    for fig in [*figs.values(), *fewer.values()]:
+        close_figure(fig)
+
+
+def test_depth_report_headline_and_metrics(depths):
+    cfg, tables = depths
+    report = ca.report(tables, cfg)
+    texts = [f.text for f in report.findings]
+    assert texts[0].startswith("At depth 3, the deepest, test accuracy")
+    speed = [f for f in report.findings if f.claim == cd.SPEED_CLAIM]
+    assert len(speed) == 1 and speed[0].verdict is not None
+    assert "at depth 1" in speed[0].text and "at depth 3" in speed[0].text
+    assert any(t.startswith("The first layer's weight gradient over the last") for t in texts)
+    assert not any("one hidden layer, so it does not test" in t for t in texts)
+    assert "Depth" in [sec.title for sec in report.sections]
+    assert ca.headline(tables).startswith("depth 3: best test accuracy")
+    assert "sigmoid depth 2.grad_ratio" in ca.metrics(tables)
+
+
+def _speed(s: pd.DataFrame, relu_faster_at: set[int]) -> str | None:
+    """The speed verdict when ReLU reaches the target first exactly at `relu_faster_at`."""
+    s = s.copy()
+    s["reached"], s["seeds"] = 2, 2
+    relu = s["activation"] == "relu"
+    faster = s["depth"].isin(relu_faster_at)
+    s["epochs_to_target"] = np.where(relu == faster, 2.0, 5.0)
+    finding = cd.depth_speed_finding(s)
+    assert finding is not None and finding.claim == cd.SPEED_CLAIM
+    return finding.verdict
+
+
+def test_depth_speed_verdict_follows_the_data(depths):
+    _, tables = depths
+    s = tables["summary"]
+    assert _speed(s, {2, 3}) == "supported"
+    assert _speed(s, {1}) == "refuted"  # depth 1 does not count for the claim
+    assert _speed(s, {3}) == "holds only when the net has at least 3 hidden layers"
+    assert _speed(s, {2}) == "holds only at depth 2"
+    # sigmoid never reaching the target where ReLU does: said, and ReLU is faster there
+    never = s.copy()
+    never.loc[never["activation"] == "sigmoid", "reached"] = 0
+    never.loc[never["activation"] == "relu", "reached"] = 2
+    f = cd.depth_speed_finding(never)
+    assert "Sigmoid never reached it at depths 1, 2, 3" in f.text and f.verdict == "supported"
+
+
+def test_depth_gradient_finding_quotes_the_ratios_and_their_trend(depths):
+    _, tables = depths
+    s = tables["summary"].copy()
+    sig, relu = s["activation"] == "sigmoid", s["activation"] == "relu"
+    s.loc[relu, "grad_ratio"] = 1.0
+    s.loc[sig, "grad_ratio"] = [0.5, 0.1, 0.01]
+    f = cd.depth_gradient_finding(s)
+    assert "0.01 against 1 at depth 3" in f.text
+    assert "2 times sigmoid's at depth 1 and 100 times at depth 3: the gap widens" in f.text
+    s.loc[sig, "grad_ratio"] = [0.01, 0.1, 0.5]
+    assert "the gap narrows with depth" in cd.depth_gradient_finding(s).text
+    s.loc[sig, "grad_ratio"] = [0.1, 0.01, 0.5]
+    assert "does not change monotonically" in cd.depth_gradient_finding(s).text
+    one = s[s["depth"] == 1]
+    assert cd.depth_gradient_finding(one) is None and cd.depth_speed_finding(one) is None
+
+
+def test_tables_without_a_depth_column_are_one_depth(depths):
+    """A run written before --depths existed: its tables have no depth column."""
+    _, tables = depths
+    one = cd.at_depth(tables, 2)
+    old = {
+        k: v.drop(columns="depth") if k != "summary" and "depth" in v else v for k, v in one.items()
+    }
+    cfg2 = ca.Config(**{**DEPTHS, "hidden": (8, 8)})
+    assert [f.text for f in ca.report(old, cfg2).findings] == [
+        f.text for f in ca.report(one, cfg2).findings
+    ]
+    assert ca.headline(old) == ca.headline(one)
+    figs = ca.figures(old, cfg2)
+    assert "depth_effect" not in figs and len(figs) == 6
+    for fig in figs.values():
+        close_figure(fig)
