@@ -103,7 +103,9 @@ def depth_speed_finding(s: pd.DataFrame) -> Finding | None:
     ]
     if len(lags) >= 2:
         (d0, g0), (d1, g1) = lags[0], lags[-1]
-        text += f" Sigmoid's lag went from {fmt(g0)} epochs at depth {d0} to {fmt(g1)} at {d1}."
+        text += (
+            f" Sigmoid's lag went from {fmt(g0)} epochs at depth {d0} to {fmt(g1)} at depth {d1}."
+        )
     stuck = [d for d, relu, sig in pairs if int(relu["reached"]) and not int(sig["reached"])]
     if stuck:
         text += f" Sigmoid never reached it at {_list(stuck)}, where ReLU did."
@@ -112,11 +114,16 @@ def depth_speed_finding(s: pd.DataFrame) -> Finding | None:
         text += " Every net here has one hidden layer, so none tests the claim about deeper nets."
         return Finding(text)
     faster = [d for d, relu, sig in pairs if d >= 2 and _faster(relu, sig)]
-    text += (
-        f" ReLU was faster (more seeds reached the target, or as many sooner) at "
-        f"{len(faster)} of the {len(judged)} depths with two or more hidden layers"
-        + (f" ({_list(faster)})." if faster else ".")
-    )
+    rule = "more seeds reached the target, or as many sooner"
+    if len(judged) == 1:
+        was = "was" if faster else "was not"
+        text += f" At depth {judged[0]}, the one with two or more hidden layers, ReLU {was} faster"
+        text += f" ({rule})."
+    else:
+        text += (
+            f" ReLU was faster ({rule}) at {len(faster)} of the {len(judged)} depths with two or "
+            "more hidden layers" + (f" ({_list(faster)})." if faster else ".")
+        )
     return Finding(text, _verdict(judged, faster), SPEED_CLAIM)
 
 

@@ -1,11 +1,11 @@
 """The depth figure of `nnhw compare-activations --depths` (from the summary table alone).
 
-depth_effect: two panels against the number of hidden layers, one line per activation in its
-fixed colour (experiments.plotting): left, the mean epochs to the target training loss over the
-seeds that reached it (filled marker: every seed did; open marker: some did; a cross on the
-dotted line at the epoch budget: none did); right, the first-to-last layer weight-gradient ratio
-||dL/dW_1|| / ||dL/dW_{L+1}|| (geometric mean over seeds and epochs, log scale, 1 = no loss on
-the way to the first layer). The legend sits under the panels, never over the data.
+depth_effect: two panels against the number of hidden layers, one line per activation in its fixed
+colour (experiments.plotting): left, the mean epochs to the target training loss over the seeds that
+reached it (filled marker: every seed did; open marker: some did; a cross on the dotted line at the
+epoch budget, drawn only then: none did); right, the first-to-last layer weight-gradient ratio
+||dL/dW_1|| / ||dL/dW_{L+1}|| (geometric mean over seeds and epochs, log scale, 1 = no loss on the
+way to the first layer). The legend sits under the panels, never over the data.
 """
 
 from __future__ import annotations
@@ -54,8 +54,11 @@ def depth_figure(summary: pd.DataFrame, epochs: int | None) -> Figure:
         ratio = rows["grad_ratio"].to_numpy(float)
         ok = np.isfinite(ratio) & (ratio > 0)
         ax_g.plot(d[ok], ratio[ok], marker="o", label=act, **style)
-    ax_e.axhline(budget, color=PALETTE["black"], linestyle=":", linewidth=1)
-    ax_e.set_ylim(bottom=0, top=budget * 1.08)
+    if (summary["reached"] == 0).any():  # a cross sits on the budget: draw it
+        ax_e.axhline(budget, color=PALETTE["black"], linestyle=":", linewidth=1)
+        ax_e.set_ylim(bottom=0, top=budget * 1.08)
+    else:
+        ax_e.set_ylim(bottom=0)
     ax_e.set_ylabel(f"epochs to target loss (of {budget:g})")
     ax_e.set_title("Training speed")
     ax_g.axhline(1.0, color=PALETTE["black"], linewidth=0.8)

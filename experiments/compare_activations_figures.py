@@ -84,7 +84,8 @@ def loss_figure(tables: Tables, config: Any) -> Figure:
         ax.set_title(f"{part} loss")
     _log_scale(axes[0], history[["train_loss", "test_loss"]].to_numpy().ravel())
     axes[0].set_ylabel("loss (mean over seeds; band: min-max)")
-    axes[1].legend(loc="lower left")
+    handles, labels = axes[1].get_legend_handles_labels()  # below the panels: inside, it hid curves
+    fig.legend(handles, labels, loc="outside lower center", ncols=min(len(labels), 6))
     return fig
 
 
@@ -296,6 +297,7 @@ def figures(tables: Tables, config: Any) -> dict[str, Figure]:
         out["depth_effect"] = depth_figure(tables["summary"], getattr(config, "epochs", None))
     if depths:
         tables = at_depth(tables, depths[-1])
+    one_net = set(out)
     if "history" in tables:
         out["loss_curves"] = loss_figure(tables, config)
     if "layers" in tables:
@@ -309,4 +311,15 @@ def figures(tables: Tables, config: Any) -> dict[str, Figure]:
         out["decision_boundaries"] = boundary_figure(tables)
     if "fit_curve" in tables and "points" in tables and "y" in tables["points"]:
         out["fit_curves"] = fit_figure(tables)
+    if len(depths) > 1:  # the one-net figures say which net they show
+        listed = ", ".join(map(str, depths))
+        which = f"Net with {depths[-1]} hidden layers (the deepest of {listed})"
+        for name in [n for n in out if n not in one_net]:
+            _say_depth(out[name], which)
     return out
+
+
+def _say_depth(fig: Figure, text: str) -> None:
+    """Add `text` to a figure's title (a line of its own), or make it the title."""
+    title = fig._suptitle.get_text() if fig._suptitle is not None else ""
+    fig.suptitle(f"{title}\n{text}" if title else text)
