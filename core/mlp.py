@@ -105,8 +105,11 @@ class MLP:
         a = x
         for l, (W_name, b_name) in enumerate(self._keys, start=1):
             W, b = self.params[W_name], self.params[b_name]
-            z = np.matmul(a, W.transpose(0, 2, 1))
-            z += b[:, None, :]
+            if _fuse_bias(a, W):
+                z = np.matmul(_append_ones(a), _append_bias(W, b))
+            else:
+                z = np.matmul(a, W.transpose(0, 2, 1))
+                z += b[:, None, :]
             a = (self.f if l < self.n_layers else self.g).forward(z)
             self.zs.append(z)
             self.acts.append(a)
@@ -133,9 +136,9 @@ class MLP:
             np.matmul(self._ones(dz), dz, out=self.grads[b_name])
             if l > 1:
                 W = self.params[W_name]
-                # dz W; with one output unit the product is an outer product, and broadcasting
-                # computes the same numbers in fewer operations than a matmul with inner size 1.
-                da = dz * W if W.shape[1] == 1 else np.matmul(dz, W)
+                # dz W; with one output unit the product is an outer product, which einsum forms
+                # (the same numbers) faster than a matmul with inner size 1 or a broadcast multiply.
+                da = np.einsum("en,eh->enh", dz[..., 0], W[:, 0]) if W.shape[1] == 1 else dz @ W
                 dz = self.f.backward(da, self.zs[l - 2], self.acts[l - 1])  # da * f'(z_{l-1})
         self.deltas = deltas
         return self.grads
@@ -145,6 +148,22 @@ class MLP:
         if self._ones_cache.shape[0] != dz.shape[1] or self._ones_cache.dtype != dz.dtype:
             self._ones_cache = np.ones(dz.shape[1], dtype=dz.dtype)
         return self._ones_cache
+
+    def members_view(self, lo: int, hi: int) -> MLP:
+        """Members lo..hi-1 as an MLP that shares this one's parameter and gradient storage.
+
+        Its forward/backward read and write this model's params and grads (views of `flat` and
+        `grad_flat`) and keep their own caches, so disjoint views can run in parallel threads;
+        each member computes exactly what it computes in the whole ensemble.
+        """
+        view = MLP.__new__(MLP)
+        view.__dict__.update(self.__dict__)
+        view.members = hi - lo
+        view.params = {n: p[lo:hi] for n, p in self.params.items()}
+        view.grads = {n: g[lo:hi] for n, g in self.grads.items()}
+        view.zs, view.acts, view.deltas = [], [], []
+        view._ones_cache = np.ones(0, dtype=self.dtype)
+        return view
 
     def member(self, e: int) -> MLP:
         """A single net (E = 1) holding a copy of member e's parameters."""
@@ -163,3 +182,32 @@ class MLP:
             offset += size
         clone.zs, clone.acts, clone.deltas = [], [], []
         return clone
+
+
+# Bias in the product ("homogeneous coordinates"): [a, 1] [W^T; b] = a W^T + b. For a narrow
+# input (the course's 2-D data) the extra column and row cost little, and the product replaces a
+# separate pass adding b over the whole (E, N, out) output; that pass is worth saving only when
+# the output is large (an ensemble). Below these sizes the two extra small copies cost more.
+_FUSE_MAX_IN = 8
+_FUSE_MIN_OUTPUT = 1 << 14
+
+
+def _fuse_bias(a: Array, W: Array) -> bool:
+    n_in = W.shape[2]
+    return n_in <= _FUSE_MAX_IN and W.shape[0] * a.shape[-2] * W.shape[1] >= _FUSE_MIN_OUTPUT
+
+
+def _append_ones(a: Array) -> Array:
+    """[a, 1]: a with a column of ones appended (..., N, in + 1)."""
+    out = np.empty((*a.shape[:-1], a.shape[-1] + 1), dtype=a.dtype)
+    out[..., :-1] = a
+    out[..., -1] = 1
+    return out
+
+
+def _append_bias(W: Array, b: Array) -> Array:
+    """[W^T; b]: (E, in + 1, out), W transposed with the bias as its last row."""
+    out = np.empty((W.shape[0], W.shape[2] + 1, W.shape[1]), dtype=W.dtype)
+    out[:, :-1] = W.transpose(0, 2, 1)
+    out[:, -1] = b
+    return out
