@@ -108,8 +108,10 @@ def ensemble_workloads(quick: bool) -> list[Workload]:
 
 def compare_workloads(quick: bool) -> list[Workload]:
     return [
-        ("compare-activations", "nnhw, 1 worker", studies.compare_activations_contenders(quick))
-    ]
+        ("compare-activations", "nnhw, 1 worker", studies.compare_activations_contenders(quick)),
+        ("compare-activations-8-cells", "nnhw, 1 worker",
+         studies.compare_activations_sweep_contenders(quick)),
+    ]  # fmt: skip
 
 
 BUILDERS: dict[str, Callable[[bool], list[Workload]]] = {
@@ -182,6 +184,7 @@ def limit_threads(n: int) -> None:
     from threadpoolctl import threadpool_limits
 
     threadpool_limits(limits=n)  # process-wide, for the rest of the run
+    wl.NNHW_THREADS = n  # nnhw's ensemble split (core.train.train_epoch threads)
     torch.set_num_threads(n)
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS"):  # the subprocess contenders
         os.environ[var] = str(n)
@@ -209,6 +212,7 @@ def environment() -> dict[str, str]:
         "python": platform.python_version(),
         "numpy": np.__version__,
         "numpy BLAS (threadpoolctl)": "; ".join(blas) or "unknown",
+        "nnhw ensemble threads": str(wl.NNHW_THREADS),
         "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE", "unset"),
         "OPENBLAS_L2_SIZE": os.environ.get("OPENBLAS_L2_SIZE", "unset"),
         "torch": f"{torch.__version__} ({torch.get_num_threads()} threads)",

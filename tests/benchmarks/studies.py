@@ -1,5 +1,6 @@
 """Whole-command workloads: `nnhw compare-activations` (default settings) against the same study
-as a plain loop of PyTorch trainings (torch_compare_activations.py), and with 2 workers against 1.
+as a plain loop of PyTorch trainings (torch_compare_activations.py), and with 2 workers against 1,
+on the default sweep (4 cells) and on a sweep of 8 cells (`--depths 1,2`: 4 activations x 2 depths).
 
 Each contender is a fresh subprocess (interpreter start and imports included on both sides);
 nnhw writes its run directory, tables, plots and report into a temporary folder, which the
@@ -18,6 +19,7 @@ from tests.benchmarks.workloads import Contender, Run
 
 HERE = Path(__file__).resolve().parent
 ACTIVATIONS, SEEDS = 4, 5  # the defaults of nnhw compare-activations
+SWEEP_DEPTHS = "1,2"  # with the 4 default activations: 8 cells
 
 
 def nnhw_executable() -> str:
@@ -45,4 +47,16 @@ def compare_activations_contenders(quick: bool) -> list[Contender]:
         Contender("nnhw, 1 worker", lambda: _subprocess([*nnhw, "--workers", "1"]), 0, nets),
         Contender("nnhw, 2 workers", lambda: _subprocess([*nnhw, "--workers", "2"]), 0, nets),
         Contender("pytorch loop", lambda: _subprocess(torch), 0, nets),
+    ]
+
+
+def compare_activations_sweep_contenders(quick: bool) -> list[Contender]:
+    """The 8-cell sweep (activations x depths) with 1 and with 2 workers."""
+    epochs = ["--epochs", "3"] if quick else []
+    nnhw = [nnhw_executable(), "compare-activations", "--quiet", "--out", "{out}", *epochs]
+    nnhw += ["--depths", SWEEP_DEPTHS]
+    nets = ACTIVATIONS * SEEDS * len(SWEEP_DEPTHS.split(","))
+    return [
+        Contender("nnhw, 1 worker", lambda: _subprocess([*nnhw, "--workers", "1"]), 0, nets),
+        Contender("nnhw, 2 workers", lambda: _subprocess([*nnhw, "--workers", "2"]), 0, nets),
     ]

@@ -15,6 +15,7 @@ reach the same parameters, so the comparison is between two implementations of t
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -26,6 +27,11 @@ from core.train import TrainData, fit, train_epoch
 
 Array = np.ndarray
 Run = Callable[[], object]
+# Threads nnhw's step loop may use to split an ensemble (core.train.train_epoch): the machine's
+# cores, as nnhw uses them for a serial sweep, or bench.py --threads N. A single net never splits.
+NNHW_THREADS = (
+    len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+)
 
 
 @dataclass(frozen=True)
@@ -160,7 +166,7 @@ def nnhw_train(net: Net, data: Data, model: MLP, rngs: list[np.random.Generator]
     for _ in range(net.epochs):
         train_epoch(
             model, data.X, data.Y, loss=net.loss, reduction="mean", optimizer=opt,
-            batch_size=net.batch, rngs=rngs,
+            batch_size=net.batch, rngs=rngs, threads=NNHW_THREADS,
         )  # fmt: skip
 
 
