@@ -10,12 +10,16 @@ Contract (used by experiments.sweep; not a public API of its own):
   (threadpoolctl), so workers do not fight over the cores and a cell computes the same bits in
   every executor, and it turns an exception of the cell into a failed outcome (error and
   traceback) instead of aborting the sweep. Only Exception is caught: Ctrl-C still stops.
+- `cell_threads()` is how many threads a cell may use for its own parallel work (the ensemble
+  split of core.train): every core of the machine when cells run one at a time in this process,
+  1 in worker processes, which already share the cores. A cell's numbers do not depend on it.
 - Dask is optional and imported lazily; a Dask worker lost while running a cell (KilledWorker)
   counts as that cell failing.
 """
 
 from __future__ import annotations
 
+import os
 import threading
 import traceback
 import uuid
@@ -75,6 +79,21 @@ def one_blas_thread() -> Iterator[None]:
                 _blas_limiter = None
 
 
+_cell_threads = 1  # set by _serial_outcomes while it runs a cell
+
+
+def cell_threads() -> int:
+    """Threads the running cell may use (module docstring)."""
+    return _cell_threads
+
+
+def available_cores() -> int:
+    """Cores this process may run on (its CPU affinity where the OS tells it)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
 def run_cell(
     cell_fn: CellFn, index: int, params: dict[str, Any], seed: np.random.SeedSequence
 ) -> CellOutcome:
@@ -111,8 +130,14 @@ def outcomes(
 
 
 def _serial_outcomes(cell_fn: CellFn, tasks: Sequence[Task]) -> Generator[CellOutcome, None, None]:
+    global _cell_threads
     for index, params, seed in tasks:
-        yield run_cell(cell_fn, index, params, seed)
+        _cell_threads = available_cores()
+        try:
+            outcome = run_cell(cell_fn, index, params, seed)
+        finally:
+            _cell_threads = 1
+        yield outcome
 
 
 def _joblib_outcomes(

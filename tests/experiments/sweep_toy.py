@@ -72,6 +72,13 @@ def flaky_cell(params: dict[str, Any], seed: np.random.SeedSequence) -> dict[str
     return toy_cell(params, seed)
 
 
+def threads_cell(params: dict[str, Any], seed: np.random.SeedSequence) -> dict[str, pd.DataFrame]:
+    """Reports experiments.executors.cell_threads() as seen inside the cell."""
+    from experiments.executors import cell_threads
+
+    return {"threads": pd.DataFrame({"a": [params["a"]], "threads": [cell_threads()]})}
+
+
 def _mark(params: dict[str, Any]) -> None:
     folder = os.environ.get("NNHW_TOY_MARKERS")
     if folder:

@@ -107,6 +107,15 @@ def test_results_in_cell_order_with_cell_column(reference):
     assert csv_bytes(tables) == reference
 
 
+def test_cells_get_every_core_only_when_they_run_one_at_a_time():
+    serial = combine(run_sweep(sweep_toy.threads_cell, toy_grid(2, 1), RunContext(), ROOT_SEED))
+    two = RunContext(sweep=SweepOptions(workers=2))
+    parallel = combine(run_sweep(sweep_toy.threads_cell, toy_grid(2, 1), two, ROOT_SEED))
+    assert list(serial["threads"]["threads"]) == [executors.available_cores()] * 2
+    assert list(parallel["threads"]["threads"]) == [1, 1]
+    assert executors.cell_threads() == 1  # back to 1 outside a cell
+
+
 def test_workers_and_dask_give_identical_tables(tmp_path, reference):
     two = RunContext(rundir=make_rundir(tmp_path), sweep=SweepOptions(workers=2))
     results = run_sweep(toy_cell, toy_grid(), two, ROOT_SEED)
