@@ -149,7 +149,11 @@ def depth_gradient_finding(s: pd.DataFrame) -> Finding | None:
         elif all(b < a for a, b in itertools.pairwise(values)):
             trend = "the gap narrows with depth"
         else:
-            trend = "the gap does not change monotonically with depth"
+            low, high = min(q, key=lambda dv: dv[1]), max(q, key=lambda dv: dv[1])
+            trend = (
+                "the gap does not change monotonically with depth (smallest at depth "
+                f"{low[0]}, {fmt(low[1])} times; largest at depth {high[0]}, {fmt(high[1])} times)"
+            )
         text += (
             f" ReLU's ratio was {fmt(q[0][1])} times sigmoid's at depth {q[0][0]} and "
             f"{fmt(q[-1][1])} times at depth {q[-1][0]}: {trend}."

@@ -53,16 +53,24 @@ def _log_scale(ax: Any, values: Any) -> None:
 
 
 def _band(
-    ax: Any, df: pd.DataFrame, column: str, color: Any, label: str, geo: bool = False, **line: Any
+    ax: Any,
+    df: pd.DataFrame,
+    column: str,
+    color: Any,
+    label: str,
+    geo: bool = False,
+    band: bool = True,
+    **line: Any,
 ) -> None:
-    """Line (mean, or geometric mean) over seeds against epoch, with a min-max band."""
+    """Line (mean, or geometric mean) over seeds against epoch, with a min-max band (if band)."""
     with np.errstate(divide="ignore", invalid="ignore"):
         values = df[column].replace([np.inf, -np.inf], np.nan)
         g = (np.log(values) if geo else values).groupby(df["epoch"])
         centre = np.exp(g.mean()) if geo else g.mean()
     lo, hi = values.groupby(df["epoch"]).min(), values.groupby(df["epoch"]).max()
     ax.plot(centre.index, centre.to_numpy(), color=color, label=label, **line)
-    ax.fill_between(lo.index, lo.to_numpy(), hi.to_numpy(), color=color, alpha=0.15, linewidth=0)
+    if band:
+        ax.fill_between(lo.index, lo.to_numpy(), hi.to_numpy(), color=color, alpha=0.15, lw=0)
 
 
 def loss_figure(tables: Tables, config: Any) -> Figure:
@@ -120,7 +128,10 @@ def gradient_figure(tables: Tables) -> Figure:
         act = acts[i]
         df = layers[layers["activation"] == act]
         for l in range(1, n_layers + 1):
-            _band(ax, df[df["layer"] == l], "grad_norm", layer_colors[f"W{l}"], f"W{l}", geo=True)
+            # many layers: bands only at both ends, or the overlapping bands hide every line
+            band = n_layers <= 4 or l in (1, n_layers)
+            _band(ax, df[df["layer"] == l], "grad_norm", layer_colors[f"W{l}"], f"W{l}", geo=True,
+                  band=band)  # fmt: skip
         ax.set_title(act, color=color_for(act))
         if np.any(_finite(df["grad_norm"]) > 0):
             ax.set_yscale("log", nonpositive="mask")
@@ -130,7 +141,8 @@ def gradient_figure(tables: Tables) -> Figure:
             ax.set_xlabel("epoch")
     handles, labels = axes.ravel()[0].get_legend_handles_labels()  # below: inside, it hid lines
     fig.legend(handles, labels, loc="outside lower center", ncols=min(len(labels), 8),
-               title="weight layer (W1: input side)")  # fmt: skip
+               title="weight layer (W1: input side)" + (
+                   "" if n_layers <= 4 else f"; bands for W1 and W{n_layers} only"))  # fmt: skip
     fig.suptitle("Weight-gradient norm per layer (geometric mean over seeds, band min-max)")
     return fig
 
