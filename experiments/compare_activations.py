@@ -32,7 +32,6 @@ from core.errors import NnhwError
 from core.init import INIT_NAMES
 from core.optim import OPTIMIZER_NAMES
 from core.presets import PRESETS
-from experiments.compare_activations_figures import figures
 from experiments.compare_activations_report import headline, metrics, report
 from experiments.context import Interrupted, RunContext
 from experiments.validate import (
@@ -183,16 +182,26 @@ def cells(config: Config) -> list[dict[str, Any]]:
     ]
 
 
+def figures(tables: dict[str, pd.DataFrame], config: Config) -> dict[str, Any]:
+    """The study's figures (experiments.compare_activations_figures, which imports Matplotlib
+    only now: a parallel sweep imports it in the background while its cells run)."""
+    from experiments.compare_activations_figures import figures as draw
+
+    return draw(tables, config)
+
+
 def compute(config: Config, ctx: RunContext) -> dict[str, pd.DataFrame]:
     """The sweep, the timing, and the summaries (module docstring)."""
     from experiments import compare_activations_summary as summary
-    from experiments.compare_activations_cell import activation_cell
+    from experiments.compare_activations_cell import activation_cell, cell_cost
     from experiments.sweep import combine, run_sweep
 
     tables: dict[str, pd.DataFrame] = {}
     try:
         tables["points"] = summary.points_table(config)
-        results = run_sweep(activation_cell, cells(config), ctx, config.seed, name="activations")
+        results = run_sweep(
+            activation_cell, cells(config), ctx, config.seed, name="activations", cost=cell_cost
+        )
         tables.update(combine(results))
         tables["timing"] = summary.time_activations(config, cells(config))
     except KeyboardInterrupt:

@@ -28,6 +28,7 @@ Tables (one row per ...; every table has `activation` and `depth`, the number of
 
 from __future__ import annotations
 
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
@@ -37,6 +38,7 @@ from core.data import make_dataset
 from core.mlp import MLP
 from core.optim import make_optimizer
 from core.train import History, fit, r2_score
+from experiments.executors import cell_threads
 from experiments.prepare import Prepared, output_count, split_and_standardise
 from experiments.sweep import cell_seed
 
@@ -76,6 +78,20 @@ def build_model(params: dict[str, Any], n_in: int, n_out: int, rngs: list) -> ML
     return model
 
 
+# Relative cost of one hidden unit's activation forward and backward against one multiply-add,
+# for ordering the sweep (cell_cost); rough, measured on the default nets: exp-based ones cost more.
+_ACTIVATION_COST = {"relu": 4.0, "leaky-relu": 6.0, "tanh": 12.0, "sigmoid": 12.0, "identity": 2.0}
+
+
+def cell_cost(params: dict[str, Any]) -> float:
+    """An estimate of a cell's run time (arbitrary unit) for run_sweep's longest-first order:
+    seeds x epochs x samples x (multiply-adds + activation work) per sample."""
+    widths = [2, *params["hidden"], 1]  # the input and output widths barely matter here
+    per_sample = sum(a * b for a, b in pairwise(widths))
+    per_sample += _ACTIVATION_COST.get(params["activation"], 4.0) * sum(params["hidden"])
+    return float(params["seeds"] * params["epochs"] * params["samples"] * per_sample)
+
+
 def activation_cell(
     params: dict[str, Any], seed: np.random.SeedSequence
 ) -> dict[str, pd.DataFrame]:
@@ -96,6 +112,7 @@ def activation_cell(
         epochs=params["epochs"],
         batch_size=params["batch_size"],
         rngs=order_rngs,
+        threads=cell_threads(),  # a large ensemble (--seeds) splits over the cores when serial
     )
     act = params["activation"]
     tables = {

@@ -4,8 +4,9 @@ After a sweep, rendering the figures to PNG and SVG is most of what is left (abo
 default `nnhw compare-activations`), and Matplotlib renders in one thread. With `workers` > 1 on
 Linux, `save_figures` forks workers - 1 children once the figures are built: every process holds
 the same Figure objects (the children inherit them, nothing is pickled or re-imported) and takes
-the next unsaved figure from a shared counter until none is left. A figure's bytes do not depend
-on which process renders it, so the run directory is byte-identical to a serial save.
+the next unsaved figure (most axes first) from a shared counter until none is left. A figure's
+bytes do not depend on which process renders it, so the run directory is byte-identical to a
+serial save.
 
 Children only render with Agg and write files atomically (RunDir.write_figure), then leave with
 os._exit (no inherited atexit handler runs). A figure that a child did not finish (it failed or
@@ -45,6 +46,9 @@ def save_figures(rd: RunDir, figures: dict[str, Figure], workers: int = 1) -> No
             rd.write_figure(name, figures[name])
         return
 
+    # Figures with more axes first (a draw's cost is mostly laying out and ticking each axis),
+    # so that a large figure does not start last while the other processes have finished.
+    names.sort(key=lambda name: -len(figures[name].axes))
     ctx = mp.get_context("fork")
     counter = ctx.Value("i", 0)  # the next figure to take
     done = ctx.Array("b", len(names))  # 1 once a process has written figure i

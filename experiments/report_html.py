@@ -70,8 +70,13 @@ def markdown_table(df: pd.DataFrame, max_rows: int | None = None) -> str:
     numeric = [_is_numeric(df[c]) for c in cols]
     lines = ["| " + " | ".join(_md_cell(str(c)) for c in cols) + " |"]
     lines.append("| " + " | ".join("---:" if n else "---" for n in numeric) + " |")
-    for row in shown.itertuples(index=False, name=None):
-        lines.append("| " + " | ".join(_md_cell(format_value(v)) for v in row) + " |")
+    # Column by column on Python values (tolist): the same text as formatting each NumPy scalar,
+    # several times faster on the long history tables. Numbers need no Markdown escaping.
+    columns = []
+    for c, n in zip(cols, numeric):
+        texts = [format_value(v) for v in shown[c].tolist()]
+        columns.append(texts if n else [_md_cell(t) for t in texts])
+    lines.extend("| " + " | ".join(row) + " |" for row in zip(*columns))
     if max_rows is not None and len(df) > max_rows:
         lines.append(f"\n_First {max_rows} of {len(df)} rows._")
     return "\n".join(lines)

@@ -44,13 +44,16 @@ on disk, and KeyboardInterrupt propagates (the runner marks the run interrupted,
 from __future__ import annotations
 
 import hashlib
+import importlib
 import itertools
 import json
 import math
 import pickle
 import re
+import sys
+import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
@@ -126,8 +129,15 @@ def run_sweep(
     root_seed: int,
     *,
     name: str | None = None,
+    cost: Callable[[dict[str, Any]], float] | None = None,
 ) -> SweepResults:
-    """Run every cell not already finished on disk; return the results in cell order."""
+    """Run every cell not already finished on disk; return the results in cell order.
+
+    cost: an estimate of a cell's run time (any unit). Cells are then started most expensive
+    first, so that with several workers a long cell does not start last and leave the others
+    idle (longest-processing-time-first scheduling). It changes only the order of work, never a
+    result: every cell keeps its index and seed.
+    """
     _check_options(ctx.sweep)
     cells = [dict(params) for params in cells]
     key = sweep_key(name or str(getattr(cell_fn, "__name__", "sweep")), cells, root_seed)
@@ -149,10 +159,13 @@ def run_sweep(
         if len(others) != len(previous):
             rd.update(failed_cells=others)
 
-    tasks = [
-        (i, cells[i], cell_seed(root_seed, i)) for i in range(len(cells)) if results[i] is None
-    ]
+    todo = [i for i in range(len(cells)) if results[i] is None]
+    if cost is not None:
+        todo.sort(key=lambda i: -float(cost(cells[i])))  # stable: ties keep cell order
+    tasks = [(i, cells[i], cell_seed(root_seed, i)) for i in todo]
     workers, dask = ctx.sweep.workers, ctx.sweep.dask
+    if tasks and (workers > 1 or dask is not None):
+        _import_plotting_in_background()
     tracker = ctx.progress("cells", len(cells))
     last_beat = -math.inf
     try:
@@ -172,6 +185,16 @@ def run_sweep(
     finally:
         tracker.close()
     return results
+
+
+def _import_plotting_in_background() -> None:
+    """While other processes compute the cells, this one only waits: import Matplotlib (half a
+    second) meanwhile, which the figures need afterwards. Import locks make it safe to import
+    the same module from the main thread at the same time."""
+    if "experiments.plotting" not in sys.modules:
+        threading.Thread(
+            target=importlib.import_module, args=("experiments.plotting",), daemon=True
+        ).start()
 
 
 def _record(

@@ -449,3 +449,14 @@ def test_tables_without_a_depth_column_are_one_depth(depths):
     assert "depth_effect" not in figs and len(figs) == 6
     for fig in figs.values():
         close_figure(fig)
+
+
+def test_cell_cost_orders_deeper_wider_and_exp_based_cells_first() -> None:
+    from experiments.compare_activations import Config, cells
+    from experiments.compare_activations_cell import cell_cost
+
+    by_cell = {(c["activation"], c["depth"]): cell_cost(c) for c in cells(Config(depths=(1, 2, 4)))}
+    assert by_cell[("relu", 4)] > by_cell[("relu", 2)] > by_cell[("relu", 1)]
+    assert by_cell[("sigmoid", 2)] > by_cell[("relu", 2)]
+    more_seeds = {c["activation"]: cell_cost(c) for c in cells(Config(seeds=10))}
+    assert more_seeds["relu"] == 2 * by_cell[("relu", 1)]

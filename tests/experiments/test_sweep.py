@@ -107,6 +107,16 @@ def test_results_in_cell_order_with_cell_column(reference):
     assert csv_bytes(tables) == reference
 
 
+def test_cost_starts_the_longest_cells_first_and_changes_no_result(markers, reference):
+    """cost = a: cells of larger a start first (longest first); the tables are the same."""
+    results = run_sweep(toy_cell, toy_grid(), RunContext(), ROOT_SEED, cost=lambda c: c["a"])
+    assert csv_bytes(combine(results)) == reference
+    started = sorted(markers.iterdir(), key=lambda p: int(p.name.split("-")[-1]))
+    order = [int(p.name.split("-")[0]) for p in started]  # 100 a + b, in computation order
+    assert [code // 100 for code in order] == sorted((c["a"] for c in toy_grid()), reverse=True)
+    assert order[:3] == [300, 301, 302]  # ties keep cell order
+
+
 def test_cells_get_every_core_only_when_they_run_one_at_a_time():
     serial = combine(run_sweep(sweep_toy.threads_cell, toy_grid(2, 1), RunContext(), ROOT_SEED))
     two = RunContext(sweep=SweepOptions(workers=2))
