@@ -110,7 +110,9 @@ def compare_workloads(quick: bool) -> list[Workload]:
     return [
         ("compare-activations", "nnhw, 1 worker", studies.compare_activations_contenders(quick)),
         ("compare-activations-8-cells", "nnhw, 1 worker",
-         studies.compare_activations_sweep_contenders(quick)),
+         studies.compare_activations_sweep_contenders(quick, "1,2")),
+        ("compare-activations-12-cells", "nnhw, 1 worker",
+         studies.compare_activations_sweep_contenders(quick, "1,2,4")),
     ]  # fmt: skip
 
 

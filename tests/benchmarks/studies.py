@@ -1,6 +1,7 @@
 """Whole-command workloads: `nnhw compare-activations` (default settings) against the same study
 as a plain loop of PyTorch trainings (torch_compare_activations.py), and with 2 workers against 1,
-on the default sweep (4 cells) and on a sweep of 8 cells (`--depths 1,2`: 4 activations x 2 depths).
+on the default sweep (4 cells) and on sweeps over depth: 8 cells (`--depths 1,2`) and 12 cells
+(`--depths 1,2,4`, 4 activations x 3 depths: the deep-net comparison the depth axis is for).
 
 Each contender is a fresh subprocess (interpreter start and imports included on both sides);
 nnhw writes its run directory, tables, plots and report into a temporary folder, which the
@@ -19,7 +20,6 @@ from tests.benchmarks.workloads import Contender, Run
 
 HERE = Path(__file__).resolve().parent
 ACTIVATIONS, SEEDS = 4, 5  # the defaults of nnhw compare-activations
-SWEEP_DEPTHS = "1,2"  # with the 4 default activations: 8 cells
 
 
 def nnhw_executable() -> str:
@@ -50,12 +50,12 @@ def compare_activations_contenders(quick: bool) -> list[Contender]:
     ]
 
 
-def compare_activations_sweep_contenders(quick: bool) -> list[Contender]:
-    """The 8-cell sweep (activations x depths) with 1 and with 2 workers."""
+def compare_activations_sweep_contenders(quick: bool, depths: str) -> list[Contender]:
+    """A sweep over `depths` (x the 4 default activations) with 1 and with 2 workers."""
     epochs = ["--epochs", "3"] if quick else []
     nnhw = [nnhw_executable(), "compare-activations", "--quiet", "--out", "{out}", *epochs]
-    nnhw += ["--depths", SWEEP_DEPTHS]
-    nets = ACTIVATIONS * SEEDS * len(SWEEP_DEPTHS.split(","))
+    nnhw += ["--depths", depths]
+    nets = ACTIVATIONS * SEEDS * len(depths.split(","))
     return [
         Contender("nnhw, 1 worker", lambda: _subprocess([*nnhw, "--workers", "1"]), 0, nets),
         Contender("nnhw, 2 workers", lambda: _subprocess([*nnhw, "--workers", "2"]), 0, nets),
