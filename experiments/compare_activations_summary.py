@@ -3,13 +3,13 @@
 - points: the test set in original units, for the plots (x1[, x2], label or y).
 - timing: forward-plus-backward time of each activation at each depth, two scopes, on the same
   arrays: "activation" = a = f(z); dz = g * f'(z, a) on one array z (seeds x training points x
-  widest hidden layer, drawn once: the same at every depth, so its spread across depths is the
-  timer's noise) and one upstream gradient g; "net" = forward, loss gradient and backward of the
-  study's whole net at that depth (all seeds as one ensemble, the same initial weights for every
-  activation) on the whole training set. Repeats run round-robin over every (activation, depth,
-  scope) after one warm-up round, so drift hits all alike. Serial on purpose (time under a
-  parallel sweep's load is noise): its cost is timing_repeats forward-backward passes of each
-  cell's net. Columns: activation, depth, scope, elements, repeats, median_s, q1_s, q3_s,
+  widest hidden layer, drawn once: the same work at every depth, so it is timed once per activation
+  and its row repeated at each depth) and one upstream gradient g; "net" = forward, loss gradient
+  and backward of the study's whole net at that depth (all seeds as one ensemble, the same initial
+  weights for every activation) on the whole training set. Repeats run round-robin over every
+  (activation, depth, scope) after one warm-up round, so drift hits all alike. Serial on purpose
+  (time under a parallel sweep's load is noise): its cost is timing_repeats forward-backward passes
+  of each cell's net. Columns: activation, depth, scope, elements, repeats, median_s, q1_s, q3_s,
   baseline (relu when measured, else the first activation) and ratio = median_s / the baseline's
   median_s at the same depth and scope. Wall-clock time is noisy: a measurement, never an
   assertion.
@@ -99,7 +99,9 @@ def time_activations(config: Config, cells: list[dict[str, Any]]) -> pd.DataFram
             model.backward(loss(model.forward(X), prep.data.Y_train, "mean")[1])
 
         key = (params["activation"], len(params["hidden"]))
-        jobs[(*key, "activation")] = activation_job
+        if not any(k[0] == key[0] and k[2] == "activation" for k in jobs):
+            # the activation alone does not depend on depth: timed once, shown at every depth
+            jobs[(*key, "activation")] = activation_job
         jobs[(*key, "net")] = net_job
     times: dict[tuple[str, int, str], list[float]] = {key: [] for key in jobs}
     with np.errstate(all="ignore"):
@@ -112,6 +114,10 @@ def time_activations(config: Config, cells: list[dict[str, Any]]) -> pd.DataFram
                     times[key].append(elapsed)
     names = list(dict.fromkeys(c["activation"] for c in cells))
     baseline = "relu" if "relu" in names else names[0]
+    for params in cells:  # the activation's one timing, at each of its other depths
+        name, depth = params["activation"], len(params["hidden"])
+        first = next(k for k in times if k[0] == name and k[2] == "activation")
+        times.setdefault((name, depth, "activation"), times[first])
     rows = []
     for (name, depth, scope), values in times.items():
         q1, median, q3 = np.percentile(values, [25, 50, 75])

@@ -460,3 +460,17 @@ def test_cell_cost_orders_deeper_wider_and_exp_based_cells_first() -> None:
     assert by_cell[("sigmoid", 2)] > by_cell[("relu", 2)]
     more_seeds = {c["activation"]: cell_cost(c) for c in cells(Config(seeds=10))}
     assert more_seeds["relu"] == 2 * by_cell[("relu", 1)]
+
+
+def test_the_activation_alone_is_timed_once_and_shown_at_every_depth() -> None:
+    from experiments.compare_activations import Config, cells
+    from experiments.compare_activations_summary import time_activations
+
+    config = Config(depths=(1, 2), samples=60, seeds=2, epochs=1, timing_repeats=2)
+    timing = time_activations(config, cells(config))
+    alone = timing[timing["scope"] == "activation"].set_index(["activation", "depth"])
+    net = timing[timing["scope"] == "net"].set_index(["activation", "depth"])
+    assert len(alone) == len(net) == 2 * len(config.activations)
+    for act in config.activations:
+        assert alone.loc[(act, 1), "median_s"] == alone.loc[(act, 2), "median_s"]
+        assert net.loc[(act, 1), "median_s"] != net.loc[(act, 2), "median_s"]
