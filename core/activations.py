@@ -1,11 +1,12 @@
 """Activation functions: a registry of elementwise maps and their derivatives.
 
 Contract: an activation is a pair of elementwise functions of the pre-activation z (any shape):
-`forward(z) -> a` and `derivative(z, a) -> da/dz`, where `a = forward(z)` is passed in so smooth
-activations need not recompute it. The derivative is always defined from z (a derivative written
-from the output alone cannot express LeakyReLU with a negative slope, nor a ReLU at exactly 0).
-`backward(g, z, a) -> g * f'(z)` is the chain rule through the activation (g = dL/da), computed in
-place in g; ReLU does it in one operation, without building the derivative array.
+`forward(z) -> a` and `derivative(z, a, out=None) -> da/dz` (written into `out` when given), where
+`a = forward(z)` is passed in so smooth activations need not recompute it. The derivative is always
+defined from z (a derivative written from the output alone cannot express LeakyReLU with a negative
+slope, nor a ReLU at exactly 0). `backward(g, z, a) -> g * f'(z)` is the chain rule through the
+activation (g = dL/da), computed in place in g; ReLU does it in one operation, without building the
+derivative array.
 
 At z = 0 ReLU and LeakyReLU use the derivative of the z <= 0 branch, as PyTorch does.
 Sigmoid and tanh are finite and raise no floating-point warning for any finite z (|z| = 1e4
@@ -39,7 +40,7 @@ class Activation:
 
     name: str
     forward: Callable[[Array], Array]
-    derivative: Callable[[Array, Array], Array]
+    derivative: Callable[..., Array]  # (z, a, out=None) -> f'(z), written into out if given
     kind: str
     max_derivative: float
     output_range: tuple[float, float]
@@ -57,7 +58,9 @@ def _relu() -> Activation:
     def forward(z: Array) -> Array:
         return np.maximum(z, 0)
 
-    def derivative(z: Array, a: Array) -> Array:
+    def derivative(z: Array, a: Array, out: Array | None = None) -> Array:
+        if out is not None:
+            return np.greater(z, 0, out=out)
         return (z > 0).astype(z.dtype)
 
     def backward(g: Array, z: Array, a: Array) -> Array:
@@ -75,11 +78,15 @@ def _leaky_relu(negative_slope: float) -> Activation:
             return np.maximum(z, slope * z)
         return np.where(z > 0, z, slope * z)
 
-    def derivative(z: Array, a: Array) -> Array:
+    def derivative(z: Array, a: Array, out: Array | None = None) -> Array:
         # For 0 <= s <= 1, max([z > 0], s) is 1 where z > 0 and s elsewhere, in one ufunc call.
         if 0.0 <= slope <= 1.0:
-            return np.maximum(z > 0, z.dtype.type(slope))
-        return np.where(z > 0, z.dtype.type(1), z.dtype.type(slope))
+            return np.maximum(z > 0, z.dtype.type(slope), out=out)
+        d = np.where(z > 0, z.dtype.type(1), z.dtype.type(slope))
+        if out is not None:
+            out[...] = d
+            return out
+        return d
 
     return Activation(
         "leaky-relu", forward, derivative, "leaky", max(1.0, slope), (-np.inf, np.inf)
@@ -101,8 +108,8 @@ def _sigmoid() -> Activation:
         e += 1
         return np.reciprocal(e, out=e)
 
-    def derivative(z: Array, a: Array) -> Array:
-        d = 1 - a
+    def derivative(z: Array, a: Array, out: Array | None = None) -> Array:
+        d = np.subtract(1, a, out=out)
         d *= a  # a (1 - a)
         return d
 
@@ -113,8 +120,8 @@ def _tanh() -> Activation:
     def forward(z: Array) -> Array:
         return np.tanh(z)
 
-    def derivative(z: Array, a: Array) -> Array:
-        d = a * a
+    def derivative(z: Array, a: Array, out: Array | None = None) -> Array:
+        d = np.multiply(a, a, out=out)
         np.subtract(1, d, out=d)  # 1 - a^2
         return d
 
@@ -125,7 +132,10 @@ def _identity() -> Activation:
     def forward(z: Array) -> Array:
         return z
 
-    def derivative(z: Array, a: Array) -> Array:
+    def derivative(z: Array, a: Array, out: Array | None = None) -> Array:
+        if out is not None:
+            out[...] = 1
+            return out
         return np.ones_like(z)
 
     return Activation("identity", forward, derivative, "linear", 1.0, (-np.inf, np.inf))

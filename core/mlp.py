@@ -93,6 +93,7 @@ class MLP:
         self.acts: list[Array] = []  # a_0 = x, a_1 .. a_{L+1} = y_hat
         self.deltas: list[Array] = []  # dL/dz_1 .. dL/dz_{L+1} from the last backward
         self._ones_cache = np.ones(0, dtype=self.dtype)
+        self._scratch = np.empty(0, dtype=self.dtype)
 
     def _bind(self) -> None:
         """Per-layer views for forward and backward, made once (params and grads are views that
@@ -128,11 +129,13 @@ class MLP:
             self.acts.append(a)
         return a
 
-    def backward(self, dy_hat: Array) -> dict[str, Array]:
+    def backward(self, dy_hat: Array, *, keep_deltas: bool = True) -> dict[str, Array]:
         """dy_hat: (E, N, d_out), the loss gradient at the output of the last `forward`.
 
         Writes every parameter's gradient into `grads` (views of `grad_flat`) and returns it;
-        keeps dL/dz_l of every layer in `deltas`.
+        keeps dL/dz_l of every layer in `deltas`. With keep_deltas=False (a training step, which
+        needs only the gradients) `deltas` is left empty, and the course's net with one output
+        unit and a large batch takes the rank-one form of the first layer (_first_layer_rank_one).
         """
         L1 = self.n_layers
         deltas: list[Array] = [dy_hat] * L1
@@ -147,11 +150,39 @@ class MLP:
             np.matmul(dz.transpose(0, 2, 1), self.acts[l - 1], out=gW)
             # db_l = sum_n dz_l, as the product 1^T dz_l: BLAS sums faster than add.reduce.
             np.matmul(self._ones(dz), dz, out=gb)
+            if l == 2 and not keep_deltas and _rank_one_pays(dz, W):
+                self._first_layer_rank_one(dz, W)
+                break
             if l > 1:
                 da = _back_through_weights(dz, W)
                 dz = self.f.backward(da, self.zs[l - 2], self.acts[l - 1])  # da * f'(z_{l-1})
-        self.deltas = deltas
+        self.deltas = deltas if keep_deltas else []
         return self.grads
+
+    def _first_layer_rank_one(self, dz2: Array, W2: Array) -> None:
+        """dW_1 and db_1 when W_2 has one row w (one output unit), without forming dz_1.
+
+        dz_1 = (dz_2 w) * f'(z_1) is an outer product masked by D = f'(z_1), so with r = dz_2
+        (one number per point) and x = a_0:
+            dW_1[h, k] = sum_n r_n w_h D[n, h] x[n, k] = w_h (D^T (r x))[h, k],
+            db_1[h]    = sum_n r_n w_h D[n, h]         = w_h (D^T r)[h],
+        one product D^T [r x, r] for both. It writes one (E, N, h) array (D) where the plain
+        form writes three (the outer product, the derivative, their product).
+        """
+        x = self.acts[0]
+        z1 = self.zs[0]
+        if self._scratch.shape != z1.shape or self._scratch.dtype != z1.dtype:
+            self._scratch = np.empty_like(z1)  # reused: a fresh large array costs page faults
+        D = self.f.derivative(z1, self.acts[1], out=self._scratch)  # (E, N, h_1)
+        d_in = x.shape[-1]
+        rx = np.empty((*dz2.shape[:2], d_in + 1), dtype=dz2.dtype)  # [r x, r]
+        np.multiply(x, dz2, out=rx[..., :d_in])
+        rx[..., d_in] = dz2[..., 0]
+        P = np.matmul(D.transpose(0, 2, 1), rx)  # (E, h_1, d_in + 1)
+        P *= W2.transpose(0, 2, 1)  # row h times w_h
+        gW1, gb1 = self._backward_layers[0][1:]
+        gW1[...] = P[..., :d_in]
+        gb1[...] = P[..., d_in]
 
     def _ones(self, dz: Array) -> Array:
         """A vector of N ones in dz's dtype (kept between calls: batches repeat their size)."""
@@ -173,6 +204,7 @@ class MLP:
         view.grads = {n: g[lo:hi] for n, g in self.grads.items()}
         view.zs, view.acts, view.deltas = [], [], []
         view._ones_cache = np.ones(0, dtype=self.dtype)
+        view._scratch = np.empty(0, dtype=self.dtype)
         view._bind()
         return view
 
@@ -194,6 +226,12 @@ class MLP:
         clone.zs, clone.acts, clone.deltas = [], [], []
         clone._bind()
         return clone
+
+
+def _rank_one_pays(dz: Array, W: Array) -> bool:
+    """The rank-one first layer (MLP._first_layer_rank_one) applies when W_2 has one row, and
+    pays on arrays large enough that its extra small calls cost less than the passes it saves."""
+    return W.shape[1] == 1 and dz.shape[0] * dz.shape[1] * W.shape[2] >= _LARGE_OUTPUT
 
 
 def _back_through_weights(dz: Array, W: Array) -> Array:

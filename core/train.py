@@ -145,7 +145,7 @@ def train_epoch(
     parts = _member_parts(model, batch, threads)
 
     def step(net: MLP, x: Array, y: Array) -> None:
-        net.backward(gradient(net.forward(x), y, reduction))
+        net.backward(gradient(net.forward(x), y, reduction), keep_deltas=False)
 
     # One fancy-indexed gather per chunk of batches (at most about _GATHER_BYTES), then contiguous
     # slices: the same rows in the same order as a gather per step, in far fewer NumPy calls.
