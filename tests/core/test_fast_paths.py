@@ -121,3 +121,44 @@ def test_errors_in_a_worker_thread_reach_the_caller() -> None:
             model, X, Y, loss="mse", reduction="mean", optimizer=make_optimizer("sgd", 0.1),
             batch_size=32, rngs=[np.random.default_rng(s) for s in range(64)], threads=2,
         )  # fmt: skip
+
+
+@pytest.mark.parametrize("f", ["relu", "leaky-relu", "tanh", "sigmoid", "identity"])
+def test_rank_one_first_layer_matches_autograd(f: str) -> None:
+    """backward(keep_deltas=False) on a one-output net with a large batch: dW1, db1 from the
+    rank-one form, against autograd (<= 1e-10) and against the plain form (a few ulp)."""
+    from core.losses import get_loss
+
+    model = MLP([2, 64, 1], f, "identity", [np.random.default_rng([7, e]) for e in range(2)])
+    x = np.random.default_rng(8).normal(0, 0.5, size=(2, 300, 2))
+    y = np.random.default_rng(9).normal(size=(2, 300, 1))
+    _, d = get_loss("mse")(model.forward(x), y, "mean")
+    assert mlp_module._rank_one_pays(d, model.params["W2"])
+    plain = {k: v.copy() for k, v in model.backward(d).items()}
+    fast = {k: v.copy() for k, v in model.backward(d, keep_deltas=False).items()}
+    assert model.deltas == []
+    for e in range(model.members):
+        _, t_grads, _ = autograd_member(model, e, x[e], y[e], "mse", "mean")
+        for name, t_grad in t_grads.items():
+            assert relative_error(fast[name][e], t_grad) <= 1e-10, name
+    for name in plain:
+        np.testing.assert_allclose(fast[name], plain[name], rtol=1e-12, atol=1e-15)
+
+
+def test_small_batches_keep_the_plain_form() -> None:
+    model = MLP([2, 64, 1], "relu", "identity", [np.random.default_rng(0)])
+    assert not mlp_module._rank_one_pays(np.zeros((1, 32, 1)), model.params["W2"])
+    wide = MLP([2, 64, 3], "relu", "identity", [np.random.default_rng(0)])
+    assert not mlp_module._rank_one_pays(np.zeros((1, 4096, 3)), wide.params["W2"])
+
+
+@pytest.mark.parametrize("f", ["relu", "leaky-relu", "tanh", "sigmoid", "identity"])
+def test_derivative_into_a_buffer_equals_the_plain_one(f: str) -> None:
+    from core.activations import get_activation
+
+    act = get_activation(f, 0.1)
+    z = np.random.default_rng(3).normal(size=(3, 5, 7))
+    a = act.forward(z)
+    out = np.full_like(z, np.nan)
+    assert act.derivative(z, a, out=out) is out
+    np.testing.assert_array_equal(out, act.derivative(z, a))
