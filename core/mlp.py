@@ -89,15 +89,16 @@ class MLP:
                 self.params[f"b{l}"][e] = init_bias(self.init, rng, n_out, n_in, self.dtype)
 
         self._bind()
+
+    def _bind(self) -> None:
+        """Per-layer views for forward and backward, made once (params and grads are views that
+        the optimiser updates in place): a step then builds no transposed or broadcast view.
+        Also starts empty caches. Called whenever `params` and `grads` are (re)built."""
         self.zs: list[Array] = []  # z_1 .. z_{L+1}
         self.acts: list[Array] = []  # a_0 = x, a_1 .. a_{L+1} = y_hat
         self.deltas: list[Array] = []  # dL/dz_1 .. dL/dz_{L+1} from the last backward
         self._ones_cache = np.ones(0, dtype=self.dtype)
         self._scratch = np.empty(0, dtype=self.dtype)
-
-    def _bind(self) -> None:
-        """Per-layer views for forward and backward, made once (params and grads are views that
-        the optimiser updates in place): a step then builds no transposed or broadcast view."""
         self._forward_layers = [
             (W, b, W.transpose(0, 2, 1), b[:, None, :], self.f if l < self.n_layers else self.g)
             for l, (W, b) in enumerate(
@@ -202,9 +203,6 @@ class MLP:
         view.members = hi - lo
         view.params = {n: p[lo:hi] for n, p in self.params.items()}
         view.grads = {n: g[lo:hi] for n, g in self.grads.items()}
-        view.zs, view.acts, view.deltas = [], [], []
-        view._ones_cache = np.ones(0, dtype=self.dtype)
-        view._scratch = np.empty(0, dtype=self.dtype)
         view._bind()
         return view
 
@@ -223,15 +221,23 @@ class MLP:
             clone.params[n] = clone.flat[offset : offset + size].reshape(shape)
             clone.grads[n] = clone.grad_flat[offset : offset + size].reshape(shape)
             offset += size
-        clone.zs, clone.acts, clone.deltas = [], [], []
         clone._bind()
         return clone
 
 
+# The large-array forms below save whole passes over an (E, N, width) array at the price of a few
+# extra small NumPy calls: they pay from this many elements on (an ensemble), not on one small net.
+_LARGE = 1 << 14
+
+
+def _large(members: int, n: int, width: int) -> bool:
+    return members * n * width >= _LARGE
+
+
 def _rank_one_pays(dz: Array, W: Array) -> bool:
     """The rank-one first layer (MLP._first_layer_rank_one) applies when W_2 has one row, and
-    pays on arrays large enough that its extra small calls cost less than the passes it saves."""
-    return W.shape[1] == 1 and dz.shape[0] * dz.shape[1] * W.shape[2] >= _LARGE_OUTPUT
+    pays on large arrays."""
+    return W.shape[1] == 1 and _large(dz.shape[0], dz.shape[1], W.shape[2])
 
 
 def _back_through_weights(dz: Array, W: Array) -> Array:
@@ -240,22 +246,19 @@ def _back_through_weights(dz: Array, W: Array) -> Array:
     einsum is faster still (1.6x on 100 x 32 x 64), though its set-up costs more on small ones."""
     if W.shape[1] != 1:
         return np.matmul(dz, W)
-    if dz.shape[0] * dz.shape[1] * W.shape[2] >= _LARGE_OUTPUT:
+    if _large(dz.shape[0], dz.shape[1], W.shape[2]):
         return np.einsum("en,eh->enh", dz[..., 0], W[:, 0])
     return dz * W
 
 
 # Bias in the product ("homogeneous coordinates"): [a, 1] [W^T; b] = a W^T + b. For a narrow
 # input (the course's 2-D data) the extra column and row cost little, and the product replaces a
-# separate pass adding b over the whole (E, N, out) output; that pass is worth saving only when
-# the output is large (an ensemble). Below these sizes the two extra small copies cost more.
+# separate pass adding b over the whole (E, N, out) output, worth saving on a large output.
 _FUSE_MAX_IN = 8
-_LARGE_OUTPUT = 1 << 14  # (E, N, out) elements from which the large-array forms pay
 
 
 def _fuse_bias(a: Array, W: Array) -> bool:
-    n_in = W.shape[2]
-    return n_in <= _FUSE_MAX_IN and W.shape[0] * a.shape[-2] * W.shape[1] >= _LARGE_OUTPUT
+    return W.shape[2] <= _FUSE_MAX_IN and _large(W.shape[0], a.shape[-2], W.shape[1])
 
 
 def _append_ones(a: Array) -> Array:

@@ -28,9 +28,12 @@ computing; the result equals the original byte for byte.
 
 from __future__ import annotations
 
+import importlib
 import os
 import shutil
 import socket
+import sys
+import threading
 import time
 import tomllib
 import traceback
@@ -155,6 +158,8 @@ def execute(
         rd = RunDir.create(Path(out), command, argv, config_to_dict(config), seed)
         previous = 0.0
     ctx = RunContext(rundir=rd, resume=resume is not None, **ctx_kwargs)
+    if ctx.sweep.workers > 1 or ctx.sweep.dask is not None:
+        _import_plotting_in_background()
     t0 = time.perf_counter()
     try:
         with rd.lifecycle():
@@ -202,6 +207,16 @@ def execute(
         message=check or message,
         summary=tables.get("summary"),
     )
+
+
+def _import_plotting_in_background() -> None:
+    """While other processes compute a sweep's cells, this one only waits: import Matplotlib
+    (half a second) meanwhile, which the figures need afterwards. Import locks make it safe to
+    import the same module from the main thread at the same time."""
+    if "experiments.plotting" not in sys.modules:
+        threading.Thread(
+            target=importlib.import_module, args=("experiments.plotting",), daemon=True
+        ).start()
 
 
 def _compute(mod: ModuleType, config: Any, ctx: RunContext, rd: RunDir) -> tuple[dict, str, str]:

@@ -44,14 +44,11 @@ on disk, and KeyboardInterrupt propagates (the runner marks the run interrupted,
 from __future__ import annotations
 
 import hashlib
-import importlib
 import itertools
 import json
 import math
 import pickle
 import re
-import sys
-import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import closing
@@ -164,8 +161,6 @@ def run_sweep(
         todo.sort(key=lambda i: -float(cost(cells[i])))  # stable: ties keep cell order
     tasks = [(i, cells[i], cell_seed(root_seed, i)) for i in todo]
     workers, dask = ctx.sweep.workers, ctx.sweep.dask
-    if tasks and (workers > 1 or dask is not None):
-        _import_plotting_in_background()
     tracker = ctx.progress("cells", len(cells))
     last_beat = -math.inf
     try:
@@ -185,16 +180,6 @@ def run_sweep(
     finally:
         tracker.close()
     return results
-
-
-def _import_plotting_in_background() -> None:
-    """While other processes compute the cells, this one only waits: import Matplotlib (half a
-    second) meanwhile, which the figures need afterwards. Import locks make it safe to import
-    the same module from the main thread at the same time."""
-    if "experiments.plotting" not in sys.modules:
-        threading.Thread(
-            target=importlib.import_module, args=("experiments.plotting",), daemon=True
-        ).start()
 
 
 def _record(

@@ -15,7 +15,6 @@ reach the same parameters, so the comparison is between two implementations of t
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -24,14 +23,13 @@ import numpy as np
 from core.mlp import MLP
 from core.optim import SGD
 from core.train import TrainData, fit, train_epoch
+from experiments.executors import available_cores
 
 Array = np.ndarray
 Run = Callable[[], object]
 # Threads nnhw's step loop may use to split an ensemble (core.train.train_epoch): the machine's
 # cores, as nnhw uses them for a serial sweep, or bench.py --threads N. A single net never splits.
-NNHW_THREADS = (
-    len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-)
+NNHW_THREADS = available_cores()
 
 
 @dataclass(frozen=True)
