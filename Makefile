@@ -13,16 +13,24 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install -q -e .
+# The editable install is setuptools' strict mode: a tree of links to the source files under
+# build/, importable as nnhw.cli, nnhw.core and nnhw.experiments, which mypy reads as real
+# modules. A new module needs a new link, so the install reruns when the set of modules changes.
+STRICT   := --config-settings editable_mode=strict
+MODULES  := $(VENV)/.modules
+SOURCES  := $(sort $(wildcard cli/*.py core/*.py experiments/*.py experiments/*/*.py))
+$(shell mkdir -p $(VENV) && echo '$(SOURCES)' | cmp -s - $(MODULES) || echo '$(SOURCES)' > $(MODULES))
+
+$(VENV)/.installed: pyproject.toml $(MODULES) | $(BIN)/python
+	$(BIN)/python -m pip install -q $(STRICT) -e .
 	touch $@
 
-$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install -q -e '.[test]'
+$(VENV)/.installed-test: pyproject.toml $(MODULES) | $(BIN)/python
+	$(BIN)/python -m pip install -q $(STRICT) -e '.[test]'
 	touch $@ $(VENV)/.installed
 
-$(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install -q -e '.[test,bench]'
+$(VENV)/.installed-bench: pyproject.toml $(MODULES) | $(BIN)/python
+	$(BIN)/python -m pip install -q $(STRICT) -e '.[test,bench]'
 	touch $@ $(VENV)/.installed-test $(VENV)/.installed
 
 run: $(VENV)/.installed

@@ -8,8 +8,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-
-from cli.common import (
+from nnhw.cli.common import (
     DEFAULT_OUT,
     ConfigOption,
     DaskOption,
@@ -126,7 +125,7 @@ def batch_scaling(
       nnhw batch-scaling --samples 1024 --batch-sizes 1,4,16,64,256,1024 --workers 2
       nnhw batch-scaling --config results/<run>/config.toml   # repeats a run exactly
     """
-    from experiments import batch_scaling as study
+    from nnhw.experiments.batch_scaling import compute as study
 
     values = {
         "task": task, "samples": samples, "minibatches": minibatches,

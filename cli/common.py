@@ -16,8 +16,7 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
-
-from core.errors import NnhwError
+from nnhw.core.errors import NnhwError
 
 T = TypeVar("T")
 DEFAULT_OUT = Path("results")
@@ -117,7 +116,7 @@ def resolve_config(
     values are already converted to the field types."""
     import dataclasses
 
-    from experiments.config import check_mapping, read_config_file
+    from nnhw.experiments.runs.configfile import check_mapping, read_config_file
 
     merged: dict[str, Any] = {}
     if config_file is not None:
@@ -181,12 +180,11 @@ class _RichProgress:
 def _summary_table(outcome: Any) -> Any:
     """The run's metrics (cli.summary: per-group numbers pivoted into one table), else its
     `summary` table (first 20 rows)."""
+    from nnhw.cli.summary import metrics_tables
+    from nnhw.experiments.reporting.html import format_value
     from rich.console import Group
     from rich.markup import escape
     from rich.table import Table
-
-    from cli.summary import metrics_tables
-    from experiments.report_html import format_value
 
     if outcome.metrics:
         return Group(*metrics_tables(outcome.metrics))
@@ -218,11 +216,10 @@ def run_study(
 ) -> None:
     """Run the study, show progress (stderr), then the summary or the JSON line; exit with the
     run's code (raises typer.Exit)."""
+    from nnhw.experiments.runs.context import SweepOptions, no_progress
+    from nnhw.experiments.runs.rundir import dumps_json
+    from nnhw.experiments.runs.runner import execute
     from rich.console import Console
-
-    from experiments.context import SweepOptions, no_progress
-    from experiments.rundir import dumps_json
-    from experiments.runner import execute
 
     show = not quiet and sys.stderr.isatty()
     bars = _RichProgress() if show else None

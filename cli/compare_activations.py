@@ -11,8 +11,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-
-from cli.common import (
+from nnhw.cli.common import (
     DEFAULT_OUT,
     ConfigOption,
     DaskOption,
@@ -162,7 +161,7 @@ def compare_activations(
       nnhw compare-activations --seeds 20 --workers 2
       nnhw compare-activations --resume results/<run>   # after Ctrl-C
     """
-    from experiments import compare_activations as study
+    from nnhw.experiments.compare_activations import compute as study
 
     values = {
         "task": task,

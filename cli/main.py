@@ -21,7 +21,7 @@ try:  # typer >= 0.22 vendors click as typer._click
 except ImportError:  # pragma: no cover - older typer uses click itself
     from click import exceptions as cx  # type: ignore[no-redef]
 
-from cli import (
+from nnhw.cli import (
     batch_scaling,
     common,
     compare_activations,
@@ -32,8 +32,8 @@ from cli import (
     vanishing_gradients,
     verify,
 )
-from core import __version__
-from core.errors import NnhwError
+from nnhw.core import __version__
+from nnhw.core.errors import NnhwError
 
 app = typer.Typer(
     name="nnhw",

@@ -13,8 +13,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-
-from cli.common import DEFAULT_OUT
+from nnhw.cli.common import DEFAULT_OUT
 
 OutOption = Annotated[
     Path, typer.Option("--out", metavar="DIR", help="Folder holding the run directories.")
@@ -39,9 +38,9 @@ def report(
       nnhw report 20261126-1118                  # a run id or unique prefix under --out
       nnhw report 20261126-1118 --out /tmp/nnhw-runs
     """
-    from experiments.catalog import find_run
-    from experiments.rundir import run_status
-    from experiments.runner import rebuild
+    from nnhw.experiments.runs.catalog import find_run
+    from nnhw.experiments.runs.rundir import run_status
+    from nnhw.experiments.runs.runner import rebuild
 
     path = find_run(out, run_dir)
     rd = rebuild(path)

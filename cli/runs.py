@@ -17,8 +17,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-
-from cli.common import DEFAULT_OUT
+from nnhw.cli.common import DEFAULT_OUT
 
 OutOption = Annotated[
     Path, typer.Option("--out", metavar="DIR", help="Folder holding the run directories.")
@@ -71,12 +70,11 @@ def runs(ctx: typer.Context, out: OutOption = DEFAULT_OUT, json_out: JsonOption 
     """
     if ctx.invoked_subcommand is not None:
         return
+    from nnhw.experiments.runs.catalog import list_runs
     from rich import box
     from rich.console import Console
     from rich.markup import escape
     from rich.table import Table
-
-    from experiments.catalog import list_runs
 
     entries = list_runs(out)
     if json_out:
@@ -146,13 +144,12 @@ def show(
       nnhw runs show results/20261126-111859-train
       nnhw runs show 20261126-1118 --out /tmp/nnhw-runs
     """
+    from nnhw.core.errors import NnhwError
+    from nnhw.experiments.reporting.html import format_value
+    from nnhw.experiments.runs import catalog
     from rich.console import Console
     from rich.markup import escape
     from rich.table import Table
-
-    from core.errors import NnhwError
-    from experiments import catalog
-    from experiments.report_html import format_value
 
     path = catalog.find_run(out, run_id)
     console = Console(highlight=False)
@@ -210,9 +207,9 @@ def compare(
       nnhw runs compare ID ID ID --to md > comparison.md
       nnhw runs compare ID ID --to csv --out /tmp/nnhw-runs
     """
-    from core.errors import NnhwError
-    from experiments import catalog
-    from experiments.report_html import format_value, markdown_table
+    from nnhw.core.errors import NnhwError
+    from nnhw.experiments.reporting.html import format_value, markdown_table
+    from nnhw.experiments.runs import catalog
 
     if len(run_ids) < 2:
         raise NnhwError("runs compare: give at least two run ids")

@@ -9,8 +9,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-
-from cli.common import (
+from nnhw.cli.common import (
     DEFAULT_OUT,
     ConfigOption,
     DaskOption,
@@ -99,8 +98,8 @@ def softmax_stability(
       nnhw softmax-stability --formulas naive,max-shifted --rows 32
       nnhw softmax-stability --config results/<run>/config.toml
     """
-    from experiments import softmax_measure as sm
-    from experiments import softmax_stability as study
+    from nnhw.experiments.softmax_stability import compute as study
+    from nnhw.experiments.softmax_stability import measure as sm
 
     def names(value: str | None, option: str, choices: tuple[str, ...]) -> tuple[str, ...] | None:
         return None if value is None else parse_list(value, option, choices=choices)

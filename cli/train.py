@@ -12,8 +12,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-
-from cli.common import (
+from nnhw.cli.common import (
     DEFAULT_OUT,
     ConfigOption,
     JsonOption,
@@ -25,7 +24,7 @@ from cli.common import (
     resolve_config,
     run_study,
 )
-from core.errors import NnhwError
+from nnhw.core.errors import NnhwError
 
 # The choices as the help shows them; each must equal its core registry (tested).
 HELP_CHOICES = {
@@ -172,7 +171,8 @@ def train(
       nnhw train --task regression --optimizer sgd --lr 1e3   # diverges
       nnhw train --config results/<run>/config.toml   # repeats a run exactly
     """
-    from experiments import train as study
+    from nnhw.experiments.train.compute import prepare
+    from nnhw.experiments.train.config import COMMAND, Config
 
     values = {
         "task": task, "dataset": dataset, "target": target, "activation": activation,
@@ -184,7 +184,7 @@ def train(
         "csv": None if csv is None else str(csv.expanduser().resolve()),
         "hidden": None if hidden is None else parse_list(hidden, "--hidden", cast=int),
     }  # fmt: skip
-    cfg = resolve_config(ctx, study.COMMAND, study.Config, values, config)
+    cfg = resolve_config(ctx, COMMAND, Config, values, config)
     if momentum is not None and cfg.optimizer != "sgd":
         raise NnhwError(f"--momentum applies to --optimizer sgd only, not {cfg.optimizer}")
     leaky = "leaky-relu" in (cfg.activation, cfg.output_activation)
@@ -193,5 +193,5 @@ def train(
             f"--negative-slope applies to leaky-relu only; the net uses {cfg.activation} and "
             f"{cfg.output_activation}"
         )
-    study.prepare(cfg)  # a bad CSV or split is reported before any run directory exists
-    run_study(study.COMMAND, cfg, out=out, quiet=quiet, json_out=json_out)
+    prepare(cfg)  # a bad CSV or split is reported before any run directory exists
+    run_study(COMMAND, cfg, out=out, quiet=quiet, json_out=json_out)

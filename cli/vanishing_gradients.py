@@ -9,8 +9,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-
-from cli.common import (
+from nnhw.cli.common import (
     DEFAULT_OUT,
     ConfigOption,
     DaskOption,
@@ -115,7 +114,7 @@ def vanishing_gradients(
       nnhw vanishing-gradients --depths 2,8,32 --width 128 --seeds 10 --workers 2
       nnhw vanishing-gradients --config results/<run>/config.toml   # repeats a run exactly
     """
-    from experiments import vanishing_gradients as study
+    from nnhw.experiments.vanishing_gradients import compute as study
 
     def ints(value: str | None, option: str) -> tuple[int, ...] | None:
         return None if value is None else parse_list(value, option, cast=int)

@@ -8,8 +8,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-
-from cli.common import (
+from nnhw.cli.common import (
     DEFAULT_OUT,
     ConfigOption,
     JsonOption,
@@ -64,7 +63,7 @@ def verify(
       nnhw verify --thorough --seed 3
       nnhw verify --strict --quiet --json
     """
-    from experiments import verify as study
+    from nnhw.experiments.verify import compute as study
 
     values = {"thorough": thorough, "strict": strict, "seed": seed}
     cfg = resolve_config(ctx, study.COMMAND, study.Config, values, config)

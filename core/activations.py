@@ -23,8 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-
-from core.errors import NnhwError
+from nnhw.core.errors import NnhwError
 
 Array = np.ndarray
 

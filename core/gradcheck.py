@@ -12,9 +12,8 @@ moves only member e's term.
 from __future__ import annotations
 
 import numpy as np
-
-from core.losses import get_loss
-from core.mlp import MLP
+from nnhw.core.losses import get_loss
+from nnhw.core.mlp import MLP
 
 Array = np.ndarray
 

@@ -17,8 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
-
-from core.errors import NnhwError
+from nnhw.core.errors import NnhwError
 
 Array = np.ndarray
 _Sampler = Callable[[np.random.Generator, int, int, float | None], Array]

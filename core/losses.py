@@ -23,9 +23,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
-
-from core.errors import NnhwError
-from core.softmax import log_softmax
+from nnhw.core.errors import NnhwError
+from nnhw.core.softmax import log_softmax
 
 Array = np.ndarray
 LossFn = Callable[[Array, Array, str], tuple[Array, Array]]

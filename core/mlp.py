@@ -23,10 +23,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-
-from core.activations import DEFAULT_NEGATIVE_SLOPE, Activation, get_activation
-from core.errors import NnhwError
-from core.init import check_init, init_bias, init_weight
+from nnhw.core.activations import DEFAULT_NEGATIVE_SLOPE, Activation, get_activation
+from nnhw.core.errors import NnhwError
+from nnhw.core.init import check_init, init_bias, init_weight
 
 Array = np.ndarray
 

@@ -13,9 +13,8 @@ uses only its own gradient.
 from __future__ import annotations
 
 import numpy as np
-
-from core.errors import NnhwError
-from core.mlp import MLP
+from nnhw.core.errors import NnhwError
+from nnhw.core.mlp import MLP
 
 OPTIMIZER_NAMES: tuple[str, ...] = ("sgd", "adam")
 

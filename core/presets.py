@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from core.errors import NnhwError
+from nnhw.core.errors import NnhwError
 
 
 @dataclass(frozen=True)

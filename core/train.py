@@ -24,11 +24,10 @@ from dataclasses import dataclass, field
 from itertools import pairwise
 
 import numpy as np
-
-from core import diagnostics
-from core.losses import get_loss, get_loss_gradient
-from core.mlp import MLP
-from core.optim import SGD, Adam
+from nnhw.core import diagnostics
+from nnhw.core.losses import get_loss, get_loss_gradient
+from nnhw.core.mlp import MLP
+from nnhw.core.optim import SGD, Adam
 
 Array = np.ndarray
 # train_epoch gathers about 256 kB of shuffled rows at a time: few calls for small rows, and a

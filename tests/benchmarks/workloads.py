@@ -19,11 +19,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-
-from core.mlp import MLP
-from core.optim import SGD
-from core.train import TrainData, fit, train_epoch
-from experiments.executors import available_cores
+from nnhw.core.mlp import MLP
+from nnhw.core.optim import SGD
+from nnhw.core.train import TrainData, fit, train_epoch
+from nnhw.experiments.runs.executors import available_cores
 
 Array = np.ndarray
 Run = Callable[[], object]

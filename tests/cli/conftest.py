@@ -24,7 +24,7 @@ def invoke(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.delenv("FORCE_COLOR", raising=False)
 
     def run(*args: object) -> tuple[int, str, str]:
-        from cli.main import main
+        from nnhw.cli.main import main
 
         capsys.readouterr()  # drop anything printed before this call
         try:

@@ -18,7 +18,7 @@ TINY = ["--samples", "16", "--minibatches", "10", "--pretrain-epochs", "2", "--t
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One tiny run shared by the tests below (invoke is function-scoped, so call main here)."""
-    from cli.main import main
+    from nnhw.cli.main import main
 
     out = tmp_path_factory.mktemp("bs")
     with pytest.raises(SystemExit) as exc:

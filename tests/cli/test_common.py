@@ -10,8 +10,7 @@ from typing import Annotated
 
 import pytest
 import typer
-
-from cli.common import (
+from nnhw.cli.common import (
     DEFAULT_OUT,
     ConfigOption,
     JsonOption,
@@ -23,8 +22,9 @@ from cli.common import (
     resolve_config,
     run_study,
 )
-from core.errors import NnhwError
-from experiments import studies
+from nnhw.core.errors import NnhwError
+from nnhw.experiments.runs import studies
+
 from tests.experiments import report_fake_study as fake
 
 
@@ -50,7 +50,7 @@ def fake_cmd(
 
 @pytest.fixture(autouse=True)
 def fake_command(monkeypatch: pytest.MonkeyPatch) -> None:
-    from cli.main import app
+    from nnhw.cli.main import app
 
     monkeypatch.setitem(studies.STUDIES, "fake", "tests.experiments.report_fake_study")
     monkeypatch.setattr(fake, "INTERRUPT_AFTER", -1)
@@ -146,7 +146,7 @@ def test_parse_list() -> None:
 
 
 def test_summary_pivots_per_group_metrics() -> None:
-    from cli.summary import pivot
+    from nnhw.cli.summary import pivot
 
     metrics = {"depth": 4, "relu.loss": 0.1, "relu.time": 1.0, "tanh.loss": 0.2, "tanh.time": None,
                "relu/he factor": 1.0, "tanh/he factor": 0.9, "odd max |z|": 2}  # fmt: skip

@@ -23,7 +23,7 @@ DETERMINISTIC = ("points", "history", "layers", "decision_grid", "linear_baselin
 @pytest.fixture(scope="module")
 def tiny_json(tmp_path_factory: pytest.TempPathFactory) -> dict:
     """One tiny run with --json, shared by the tests below; the JSON printed on stdout."""
-    from cli.main import main
+    from nnhw.cli.main import main
 
     out = tmp_path_factory.mktemp("ca")
     stdout = io.StringIO()
@@ -84,11 +84,11 @@ def test_resume_with_other_settings_is_refused(invoke: Invoke, tiny_run: Path) -
 
 
 def test_help_choices_are_the_registries(invoke: Invoke) -> None:
-    from cli.compare_activations import HELP_CHOICES
-    from core.activations import ACTIVATION_NAMES
-    from core.data import DATASET_NAMES, TASKS
-    from core.init import INIT_NAMES
-    from core.optim import OPTIMIZER_NAMES
+    from nnhw.cli.compare_activations import HELP_CHOICES
+    from nnhw.core.activations import ACTIVATION_NAMES
+    from nnhw.core.data import DATASET_NAMES, TASKS
+    from nnhw.core.init import INIT_NAMES
+    from nnhw.core.optim import OPTIMIZER_NAMES
 
     registries = {"task": TASKS, "dataset": DATASET_NAMES, "activation": ACTIVATION_NAMES,
                   "init": INIT_NAMES, "optimizer": OPTIMIZER_NAMES}  # fmt: skip

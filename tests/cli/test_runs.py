@@ -8,9 +8,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from nnhw.experiments.runs import studies
+from nnhw.experiments.runs.runner import execute
 
-from experiments import studies
-from experiments.runner import execute
 from tests.experiments import report_fake_study as fake
 
 
@@ -139,8 +139,8 @@ def test_compare_needs_two_runs_of_one_command(invoke, results: Path) -> None:
 def test_compare_refuses_different_commands(results: Path) -> None:
     from dataclasses import replace
 
-    from core.errors import NnhwError
-    from experiments import catalog
+    from nnhw.core.errors import NnhwError
+    from nnhw.experiments.runs import catalog
 
     run = catalog.load_run(results / by_epochs(results, 3))
     other = replace(run, info={**run.info, "command": "train"})

@@ -12,12 +12,11 @@ import time
 from pathlib import Path
 
 import pytest
-
-from core.activations import ACTIVATION_NAMES
-from core.data import DATASET_NAMES, TASKS
-from core.init import INIT_NAMES
-from core.losses import LOSS_NAMES, REDUCTIONS
-from core.optim import OPTIMIZER_NAMES
+from nnhw.core.activations import ACTIVATION_NAMES
+from nnhw.core.data import DATASET_NAMES, TASKS
+from nnhw.core.init import INIT_NAMES
+from nnhw.core.losses import LOSS_NAMES, REDUCTIONS
+from nnhw.core.optim import OPTIMIZER_NAMES
 
 ROOT = Path(__file__).resolve().parents[2]
 SMALL = ["--epochs", "5", "--samples", "200", "--hidden", "8", "--quiet"]
@@ -190,7 +189,7 @@ def test_root_help_lists_every_command_without_rich():
 
 
 def test_help_lists_the_registries():
-    from cli.train import HELP_CHOICES
+    from nnhw.cli.train import HELP_CHOICES
 
     registries = {
         "task": TASKS,

@@ -23,7 +23,7 @@ TINY = ["--depths", "1,3", "--width", "16", "--activations", "sigmoid,relu",
 def tiny_json(tmp_path_factory: pytest.TempPathFactory) -> dict:
     """One tiny run with --json shared by the tests below (invoke is function-scoped, so call
     main here); returns the JSON payload printed on stdout."""
-    from cli.main import main
+    from nnhw.cli.main import main
 
     out = tmp_path_factory.mktemp("vg")
     stdout = io.StringIO()

@@ -6,15 +6,14 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-
-from experiments import verify
-from experiments.rundir import RunDir
-from experiments.verify_report import EVIDENCE
+from nnhw.experiments.runs.rundir import RunDir
+from nnhw.experiments.verify import compute as verify
+from nnhw.experiments.verify.report import EVIDENCE
 
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
-    from cli.main import main
+    from nnhw.cli.main import main
 
     out = tmp_path_factory.mktemp("verify")
     with pytest.raises(SystemExit) as exc:
@@ -116,7 +115,8 @@ def test_bad_input_exits_2_with_one_line(invoke, tmp_path, args, needle):
 
 
 def test_report_rebuilds_identically_and_passes_the_browser_checks(run, tmp_path):
-    from cli.main import main
+    from nnhw.cli.main import main
+
     from tests.experiments.test_report_browser import (
         CHROMIUM,
         _assert_clean,

@@ -7,11 +7,10 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F  # noqa: N812 (the PyTorch convention)
-
-from core.gradcheck import relative_error
-from core.losses import get_loss
-from core.mlp import MLP
-from core.optim import make_optimizer
+from nnhw.core.gradcheck import relative_error
+from nnhw.core.losses import get_loss
+from nnhw.core.mlp import MLP
+from nnhw.core.optim import make_optimizer
 
 torch.set_num_threads(1)
 

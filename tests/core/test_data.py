@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-from core.data import (
+from nnhw.core.data import (
     CLASSIFICATION_DATASETS,
     DATASET_NAMES,
     REGRESSION_DATASETS,
@@ -16,7 +15,7 @@ from core.data import (
     targets,
     task_of,
 )
-from core.errors import NnhwError
+from nnhw.core.errors import NnhwError
 
 N_FEATURES = {"sine": 1, "linear": 3}
 N_CLASSES = {"moons": 2, "circles": 2, "xor": 2, "spiral": 3, "blobs": 3}

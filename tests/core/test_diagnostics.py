@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-from core import diagnostics
-from core.losses import get_loss
-from core.mlp import MLP
+from nnhw.core import diagnostics
+from nnhw.core.losses import get_loss
+from nnhw.core.mlp import MLP
 
 
 def _pass(model: MLP, seed: int = 0, n: int = 32) -> MLP:

@@ -6,12 +6,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from nnhw.core.data import Standardizer, make_dataset, split, targets
+from nnhw.core.losses import get_loss
+from nnhw.core.mlp import MLP
+from nnhw.core.optim import make_optimizer
+from nnhw.core.train import TrainData, fit
 
-from core.data import Standardizer, make_dataset, split, targets
-from core.losses import get_loss
-from core.mlp import MLP
-from core.optim import make_optimizer
-from core.train import TrainData, fit
 from tests.core.torch_ref import linear_layers, torch_loss
 
 SEEDS = [11, 12, 13]
@@ -100,7 +100,7 @@ def test_sgd_without_momentum_is_plain_gradient_descent():
 
 
 def test_unknown_optimizer_refused():
-    from core.errors import NnhwError
+    from nnhw.core.errors import NnhwError
 
     with pytest.raises(NnhwError, match=r"unknown optimizer 'rmsprop'; choose one of sgd, adam"):
         make_optimizer("rmsprop", 0.1)

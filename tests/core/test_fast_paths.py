@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from nnhw.core import mlp as mlp_module
+from nnhw.core import train as train_module
+from nnhw.core.gradcheck import loss_and_gradients, relative_error
+from nnhw.core.mlp import MLP
+from nnhw.core.optim import make_optimizer
+from nnhw.core.train import TrainData, fit, train_epoch
 
-from core import mlp as mlp_module
-from core import train as train_module
-from core.gradcheck import loss_and_gradients, relative_error
-from core.mlp import MLP
-from core.optim import make_optimizer
-from core.train import TrainData, fit, train_epoch
 from tests.core.torch_ref import autograd_member
 
 
@@ -127,7 +127,7 @@ def test_errors_in_a_worker_thread_reach_the_caller() -> None:
 def test_rank_one_first_layer_matches_autograd(f: str) -> None:
     """backward(keep_deltas=False) on a one-output net with a large batch: dW1, db1 from the
     rank-one form, against autograd (<= 1e-10) and against the plain form (a few ulp)."""
-    from core.losses import get_loss
+    from nnhw.core.losses import get_loss
 
     model = MLP([2, 64, 1], f, "identity", [np.random.default_rng([7, e]) for e in range(2)])
     x = np.random.default_rng(8).normal(0, 0.5, size=(2, 300, 2))
@@ -154,7 +154,7 @@ def test_small_batches_keep_the_plain_form() -> None:
 
 @pytest.mark.parametrize("f", ["relu", "leaky-relu", "tanh", "sigmoid", "identity"])
 def test_derivative_into_a_buffer_equals_the_plain_one(f: str) -> None:
-    from core.activations import get_activation
+    from nnhw.core.activations import get_activation
 
     act = get_activation(f, 0.1)
     z = np.random.default_rng(3).normal(size=(3, 5, 7))

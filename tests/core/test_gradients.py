@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from nnhw.core.activations import ACTIVATION_NAMES
+from nnhw.core.gradcheck import check_gradients, loss_and_gradients, relative_error
+from nnhw.core.mlp import MLP
 
-from core.activations import ACTIVATION_NAMES
-from core.gradcheck import check_gradients, loss_and_gradients, relative_error
-from core.mlp import MLP
 from tests.core.torch_ref import autograd_member
 
 D_IN, WIDTH, N, E = 3, 4, 6, 2
@@ -114,7 +114,7 @@ def test_gradcheck_detects_a_wrong_gradient():
     """The finite-difference oracle itself can fail: a corrupted derivative is caught."""
     model, x, y = _problem("tanh", "identity", "mse", 2, 1, seed=8)
     _, analytic = loss_and_gradients(model, x, y, "mse")
-    from core.gradcheck import numerical_gradients
+    from nnhw.core.gradcheck import numerical_gradients
 
     numeric = numerical_gradients(model, x, y, "mse")
     assert relative_error(analytic["W1"] * 1.001, numeric["W1"]) > 1e-4

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-from core.errors import NnhwError
-from core.init import INIT_NAMES, init_bias, init_weight
-from core.mlp import MLP
+from nnhw.core.errors import NnhwError
+from nnhw.core.init import INIT_NAMES, init_bias, init_weight
+from nnhw.core.mlp import MLP
 
 FAN_OUT, FAN_IN = 300, 200  # 60 000 draws: the sample std is within 1% of the true one
 

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-from core.data import make_dataset, targets
-from core.mlp import MLP
-from core.optim import make_optimizer
-from core.train import TrainData, fit
+from nnhw.core.data import make_dataset, targets
+from nnhw.core.mlp import MLP
+from nnhw.core.optim import make_optimizer
+from nnhw.core.train import TrainData, fit
 
 
 def _train(init: str, activation: str, optimizer: str, depth: int) -> tuple[MLP, MLP]:

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-from core.data import Standardizer, make_dataset, split, targets
-from core.mlp import MLP
-from core.optim import make_optimizer
-from core.presets import PRESETS, get_preset
-from core.train import History, TrainData, fit
+from nnhw.core.data import Standardizer, make_dataset, split, targets
+from nnhw.core.mlp import MLP
+from nnhw.core.optim import make_optimizer
+from nnhw.core.presets import PRESETS, get_preset
+from nnhw.core.train import History, TrainData, fit
 
 
 def _preset_run(

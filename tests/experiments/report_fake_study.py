@@ -7,11 +7,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-
-from core.errors import NnhwError
-from experiments.context import Interrupted, RunContext
-from experiments.plotting import color_for, new_figure
-from experiments.report import Finding, Report, Section
+from nnhw.core.errors import NnhwError
+from nnhw.experiments.reporting.plotting import color_for, new_figure
+from nnhw.experiments.reporting.report import Finding, Report, Section
+from nnhw.experiments.runs.context import Interrupted, RunContext
 
 COMMAND = "fake"
 INTERRUPT_AFTER = -1  # tests set it: Ctrl-C after this many activations (-1: never)

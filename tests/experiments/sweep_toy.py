@@ -37,7 +37,7 @@ _counter = itertools.count()
 
 
 def toy_grid(n_a: int = 4, n_b: int = 3) -> list[dict[str, Any]]:
-    from experiments.sweep import grid
+    from nnhw.experiments.runs.sweep import grid
 
     return grid({"a": list(range(n_a)), "b": [f"b{j}" for j in range(n_b)]})
 
@@ -74,7 +74,7 @@ def flaky_cell(params: dict[str, Any], seed: np.random.SeedSequence) -> dict[str
 
 def threads_cell(params: dict[str, Any], seed: np.random.SeedSequence) -> dict[str, pd.DataFrame]:
     """Reports experiments.executors.cell_threads() as seen inside the cell."""
-    from experiments.executors import cell_threads
+    from nnhw.experiments.runs.executors import cell_threads
 
     return {"threads": pd.DataFrame({"a": [params["a"]], "threads": [cell_threads()]})}
 
@@ -109,7 +109,7 @@ class Config:
 
 
 def compute(config: Config, ctx: Any) -> dict[str, pd.DataFrame]:
-    from experiments.sweep import combine, run_sweep
+    from nnhw.experiments.runs.sweep import combine, run_sweep
 
     cells = [dict(c, fail_a=config.fail_a) for c in toy_grid(config.n_a, config.n_b)]
     return combine(run_sweep(failing_cell, cells, ctx, config.seed))
@@ -120,7 +120,7 @@ def figures(tables: dict[str, pd.DataFrame], config: Config) -> dict[str, Any]:
 
 
 def report(tables: dict[str, pd.DataFrame], config: Config) -> Any:
-    from experiments.report import Finding, Report, Section
+    from nnhw.experiments.reporting.report import Finding, Report, Section
 
     summary = tables["summary"]
     return Report(
@@ -136,9 +136,9 @@ def headline(tables: dict[str, pd.DataFrame]) -> str:
 
 
 def main(argv: list[str]) -> int:
-    from experiments.context import RunContext, SweepOptions
-    from experiments.rundir import RunDir
-    from experiments.sweep import combine, run_sweep
+    from nnhw.experiments.runs.context import RunContext, SweepOptions
+    from nnhw.experiments.runs.rundir import RunDir
+    from nnhw.experiments.runs.sweep import combine, run_sweep
 
     parser = argparse.ArgumentParser()
     parser.add_argument("run_dir", type=Path)

@@ -9,13 +9,12 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-
-from core.errors import NnhwError
-from experiments import batch_scaling as bs
-from experiments import batch_scaling_fits as fits
-from experiments import batch_scaling_measure as bm
-from experiments.batch_scaling_report import claim_verdict, headline, metrics, report
-from experiments.context import Interrupted, RunContext
+from nnhw.core.errors import NnhwError
+from nnhw.experiments.batch_scaling import compute as bs
+from nnhw.experiments.batch_scaling import fits
+from nnhw.experiments.batch_scaling import measure as bm
+from nnhw.experiments.batch_scaling.report import claim_verdict, headline, metrics, report
+from nnhw.experiments.runs.context import Interrupted, RunContext
 
 SMALL = {"samples": 64, "minibatches": 500, "pretrain_epochs": 5, "train_epochs": 5, "seeds": 2}
 

@@ -3,8 +3,8 @@ and perturbing the table behind a claim flips it."""
 
 import numpy as np
 import pytest
-
-from experiments import claims, verify_core
+from nnhw.experiments.verify import claims
+from nnhw.experiments.verify import measure as verify_core
 
 
 @pytest.fixture(scope="module")

@@ -10,16 +10,15 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 import pytest
-
-from core.errors import NnhwError
-from core.presets import PRESETS
-from experiments import compare_activations as ca
-from experiments import compare_activations_depth as cd
-from experiments import compare_activations_findings as cf
-from experiments.compare_activations_cell import activation_cell
-from experiments.context import Interrupted, RunContext, SweepOptions
-from experiments.plotting import close_figure
-from experiments.sweep import cell_seed
+from nnhw.core.errors import NnhwError
+from nnhw.core.presets import PRESETS
+from nnhw.experiments.compare_activations import compute as ca
+from nnhw.experiments.compare_activations import depth as cd
+from nnhw.experiments.compare_activations import findings as cf
+from nnhw.experiments.compare_activations.cells import activation_cell
+from nnhw.experiments.reporting.plotting import close_figure
+from nnhw.experiments.runs.context import Interrupted, RunContext, SweepOptions
+from nnhw.experiments.runs.sweep import cell_seed
 
 TINY = {"seeds": 2, "epochs": 3, "samples": 100, "timing_repeats": 2}
 KEY_COLUMNS = [
@@ -241,7 +240,7 @@ def test_two_workers_give_the_same_tables_as_serial():
 
 
 def test_ctrl_c_keeps_what_finished(monkeypatch):
-    import experiments.compare_activations_cell as cell
+    import nnhw.experiments.compare_activations.cells as cell
 
     def interrupted(params, seed):
         raise KeyboardInterrupt
@@ -452,8 +451,8 @@ def test_tables_without_a_depth_column_are_one_depth(depths):
 
 
 def test_cell_cost_orders_deeper_wider_and_exp_based_cells_first() -> None:
-    from experiments.compare_activations import Config, cells
-    from experiments.compare_activations_cell import cell_cost
+    from nnhw.experiments.compare_activations.cells import cell_cost
+    from nnhw.experiments.compare_activations.compute import Config, cells
 
     by_cell = {(c["activation"], c["depth"]): cell_cost(c) for c in cells(Config(depths=(1, 2, 4)))}
     assert by_cell[("relu", 4)] > by_cell[("relu", 2)] > by_cell[("relu", 1)]
@@ -463,8 +462,8 @@ def test_cell_cost_orders_deeper_wider_and_exp_based_cells_first() -> None:
 
 
 def test_the_activation_alone_is_timed_once_and_shown_at_every_depth() -> None:
-    from experiments.compare_activations import Config, cells
-    from experiments.compare_activations_summary import time_activations
+    from nnhw.experiments.compare_activations.compute import Config, cells
+    from nnhw.experiments.compare_activations.summary import time_activations
 
     config = Config(depths=(1, 2), samples=60, seeds=2, epochs=1, timing_repeats=2)
     timing = time_activations(config, cells(config))

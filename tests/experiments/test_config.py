@@ -7,9 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-
-from core.errors import NnhwError
-from experiments.config import (
+from nnhw.core.errors import NnhwError
+from nnhw.experiments.runs.configfile import (
     config_from_mapping,
     config_to_dict,
     dump_config_toml,

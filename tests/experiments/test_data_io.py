@@ -6,9 +6,8 @@ import os
 
 import numpy as np
 import pytest
-
-from core.errors import NnhwError
-from experiments.data_io import read_csv
+from nnhw.core.errors import NnhwError
+from nnhw.experiments.data.csvfile import read_csv
 
 
 def write(tmp_path, text: str | bytes, name: str = "d.csv"):

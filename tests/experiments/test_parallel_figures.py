@@ -7,11 +7,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-from experiments import parallel_figures
-from experiments.parallel_figures import can_fork, save_figures
-from experiments.plotting import new_figure
-from experiments.rundir import RunDir
+from nnhw.experiments.reporting import parallel_figures
+from nnhw.experiments.reporting.parallel_figures import can_fork, save_figures
+from nnhw.experiments.reporting.plotting import new_figure
+from nnhw.experiments.runs.rundir import RunDir
 
 needs_fork = pytest.mark.skipif(not can_fork(), reason="parallel figure saving needs fork (Linux)")
 

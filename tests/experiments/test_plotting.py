@@ -5,8 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-
-from experiments.plotting import (
+from nnhw.experiments.reporting.plotting import (
     ACTIVATION_COLORS,
     PALETTE,
     color_for,
@@ -15,7 +14,7 @@ from experiments.plotting import (
     new_figure,
     spans_decades,
 )
-from experiments.rundir import RunDir
+from nnhw.experiments.runs.rundir import RunDir
 
 
 def draw() -> object:

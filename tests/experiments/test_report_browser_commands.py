@@ -36,7 +36,7 @@ COMMAND_RUNS: dict[str, list[str]] = {
 
 @pytest.mark.parametrize("command", sorted(COMMAND_RUNS))
 def test_each_command_report_in_chromium(command: str, tmp_path: Path) -> None:
-    from cli.main import app, main
+    from nnhw.cli.main import app, main
 
     registered = {c.name for c in app.registered_commands}
     if command not in registered:

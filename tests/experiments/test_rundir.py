@@ -12,9 +12,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-
-from core.errors import NnhwError
-from experiments.rundir import RunDir, atomic_write_bytes, atomic_write_text, run_status
+from nnhw.core.errors import NnhwError
+from nnhw.experiments.runs.rundir import RunDir, atomic_write_bytes, atomic_write_text, run_status
 
 
 def make(tmp_path: Path, command: str = "train") -> RunDir:

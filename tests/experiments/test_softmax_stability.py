@@ -11,13 +11,12 @@ import mpmath
 import numpy as np
 import pandas as pd
 import pytest
-
-from core.errors import NnhwError
-from experiments import softmax_findings as sf
-from experiments import softmax_measure as sm
-from experiments import softmax_thresholds as st
-from experiments.context import RunContext
-from experiments.softmax_stability import COMMAND, Config, compute, thresholds_table
+from nnhw.core.errors import NnhwError
+from nnhw.experiments.runs.context import RunContext
+from nnhw.experiments.softmax_stability import findings as sf
+from nnhw.experiments.softmax_stability import measure as sm
+from nnhw.experiments.softmax_stability import theory as st
+from nnhw.experiments.softmax_stability.compute import COMMAND, Config, compute, thresholds_table
 
 SMALL = Config(points=15, rows=4, classes=8)  # the full scale range 1e-2 .. 1e5, few logits
 
@@ -164,7 +163,7 @@ def test_case_draws_do_not_depend_on_the_other_cases_or_formulas(tables):
 
 
 def test_interrupt_then_resume_gives_the_same_run_and_rebuild_the_same_bytes(tmp_path):
-    from experiments import runner
+    from nnhw.experiments.runs import runner
 
     config = Config(
         points=5, rows=2, classes=4, cases=("outlier", "temperature"), dtypes=("float16", "float32")

@@ -11,13 +11,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-
-from core.errors import NnhwError
-from experiments import executors, sweep
-from experiments import rundir as rundir_module
-from experiments.context import RunContext, SweepOptions
-from experiments.rundir import RunDir
-from experiments.sweep import (
+from nnhw.core.errors import NnhwError
+from nnhw.experiments.runs import executors, sweep
+from nnhw.experiments.runs import rundir as rundir_module
+from nnhw.experiments.runs.context import RunContext, SweepOptions
+from nnhw.experiments.runs.rundir import RunDir
+from nnhw.experiments.runs.sweep import (
     SweepFailed,
     _CellStore,
     cell_seed,
@@ -26,6 +25,7 @@ from experiments.sweep import (
     run_sweep,
     sweep_key,
 )
+
 from tests.experiments import sweep_toy
 from tests.experiments.sweep_toy import (
     ROOT_SEED,

@@ -34,7 +34,7 @@ def gradient_cells(run: Path) -> list[Path]:
 
 @pytest.fixture(scope="module")
 def serial_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from cli.main import main
+    from nnhw.cli.main import main
 
     out = tmp_path_factory.mktemp("serial")
     with pytest.raises(SystemExit) as exc:
@@ -45,7 +45,7 @@ def serial_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_workers_2_writes_the_serial_tables(serial_run: Path, tmp_path: Path, capsys):
-    from cli.main import main
+    from nnhw.cli.main import main
 
     capsys.readouterr()
     with pytest.raises(SystemExit) as exc:

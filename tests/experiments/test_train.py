@@ -8,17 +8,18 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from nnhw.core.data import Standardizer, make_dataset, split, targets
+from nnhw.core.errors import NnhwError
+from nnhw.core.losses import get_loss
+from nnhw.core.mlp import MLP
+from nnhw.core.presets import PRESETS
+from nnhw.experiments.reporting.plotting import figure_bytes
+from nnhw.experiments.runs.context import Interrupted, RunContext
+from nnhw.experiments.runs.studies import load
+from nnhw.experiments.train.compute import prepare
+from nnhw.experiments.train.config import Config
 
-from core.data import Standardizer, make_dataset, split, targets
-from core.errors import NnhwError
-from core.losses import get_loss
-from core.mlp import MLP
-from core.presets import PRESETS
-from experiments import train
-from experiments.context import Interrupted, RunContext
-from experiments.plotting import figure_bytes
-from experiments.train import Config
-
+train = load("train")
 SMALL = {"samples": 200, "epochs": 5, "hidden": (8,)}
 
 
@@ -210,9 +211,7 @@ def test_csv_data(tmp_path):
     assert tables["history"]["test_accuracy"].iloc[-1] >= 0.9
     assert "decision_grid" in tables
     with pytest.raises(NnhwError, match="--test-fraction"):
-        train.prepare(
-            Config(task="classification", csv=str(path), target="cls", test_fraction=0.001)
-        )
+        prepare(Config(task="classification", csv=str(path), target="cls", test_fraction=0.001))
 
 
 def test_divergence_is_a_result():
@@ -252,7 +251,7 @@ def test_ctrl_c_keeps_the_finished_epochs():
 
 def test_ctrl_c_mid_epoch_reports_the_net_of_the_last_recorded_epoch(monkeypatch):
     """Interrupted in the middle of epoch 4: the predictions are those of the 3-epoch net."""
-    from core.optim import make_optimizer
+    from nnhw.core.optim import make_optimizer
 
     def interrupting(*args, **kwargs):
         opt, steps = make_optimizer(*args, **kwargs), [0]

@@ -6,9 +6,8 @@ from __future__ import annotations
 import math
 
 import pytest
-
-from core.errors import NnhwError
-from experiments import validate as v
+from nnhw.core.errors import NnhwError
+from nnhw.experiments.runs import validate as v
 
 
 def test_option_name() -> None:

@@ -9,15 +9,14 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-
-from core.activations import get_activation
-from core.errors import NnhwError
-from experiments import gradient_factors as gf
-from experiments import gradient_flow
-from experiments import vanishing_gradients as vg
-from experiments.context import Interrupted, RunContext
-from experiments.vanishing_gradients_report import findings, make_headline, metrics
-from experiments.variance_theory import (
+from nnhw.core.activations import get_activation
+from nnhw.core.errors import NnhwError
+from nnhw.experiments.runs.context import Interrupted, RunContext
+from nnhw.experiments.vanishing_gradients import cells as gradient_flow
+from nnhw.experiments.vanishing_gradients import compute as vg
+from nnhw.experiments.vanishing_gradients import fits as gf
+from nnhw.experiments.vanishing_gradients.report import findings, make_headline, metrics
+from nnhw.experiments.vanishing_gradients.theory import (
     dead_relu_probability,
     gaussian_moments,
     geometric_factor,
@@ -238,7 +237,7 @@ def test_figures_from_tables(tiny) -> None:
                          "fitted_vs_predicted", "training_heatmap", "dead_relu"}  # fmt: skip
     sigmoid_ax = figs["signal_by_layer"].axes[len(config.inits)]  # first sigmoid panel
     assert sigmoid_ax.get_yscale() == "log"
-    from experiments.plotting import close_figure
+    from nnhw.experiments.reporting.plotting import close_figure
 
     for fig in figs.values():
         close_figure(fig)

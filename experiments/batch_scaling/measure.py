@@ -1,0 +1,233 @@
+"""Measuring minibatch gradients of one fixed net: the data half of `nnhw batch-scaling`.
+
+Contract:
+- `build_problem(task, n_samples, seed)` makes the fixed net and data set of the study from the
+  course's preset for `task` (inputs standardised) and a root seed. The net's parameters come from
+  `stream(seed, INIT, 0)`, the same stream as member 0 of the training study.
+- `pretrain(problem, epochs, seed)` trains a copy of the net with the preset's optimiser, learning
+  rate and batch size (mean reduction): the "trained" phase.
+- `minibatch_sq_norms(net, X, Y, loss, batch_size, n_minibatches, rng)` draws `n_minibatches`
+  minibatches of `batch_size` distinct examples each (without replacement within a batch,
+  independently across batches) and returns, for `sum` and `mean` reduction, the squared norm of
+  every minibatch's gradient over all parameters, each from a real forward and backward pass.
+- `per_example_gradients(net, X, Y, loss)` is the (N, P) matrix of the gradients of the
+  per-example losses l_i, defined so that the mean-reduction loss of a batch is (1/B) sum_i l_i.
+- `gradient_cell(params, seed)` is the sweep cell of one phase ("init" or "trained"): the tables
+  `gradients` (per reduction x batch size: mean and spread of |g_B| and |g_B|^2) and `noise`
+  (|G|^2, tr(Sigma), B_simple from the per-example gradients). Minibatches of phase p and batch
+  size B come from stream(seed, SAMPLING, p, B), so they do not depend on the other sizes.
+
+How: the minibatches run on the MLP's ensemble axis. The net is replicated into M identical
+members and member m gets minibatch m (x of shape (M, B, d)), so one vectorised forward and
+backward pass gives M independent minibatch gradients. Per-example gradients are the case B = 1
+with N members: exact (no finite differences, no assumptions about the architecture) and as
+cheap as one pass over the data. Work is chunked so that no pass holds more than `CHUNK_EXAMPLES`
+examples.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from nnhw.core.data import Standardizer, make_dataset, targets
+from nnhw.core.losses import get_loss
+from nnhw.core.mlp import MLP
+from nnhw.core.optim import make_optimizer
+from nnhw.core.presets import get_preset
+from nnhw.core.train import TrainData, fit
+
+Array = np.ndarray
+
+CHUNK_EXAMPLES = 1 << 16  # examples per vectorised pass (bounds memory at about 64 x 8 x 2^16 B)
+
+# Named random streams under the root seed: stream(seed, NAME, i) = SeedSequence(seed,
+# spawn_key=(NAME, i)). The keys are far from the small cell indices of the sweep engine.
+DATA, INIT, ORDER, SAMPLING, PRETRAIN = 1_000_001, 1_000_002, 1_000_003, 1_000_004, 1_000_005
+
+
+def stream(seed: int, name: int, *index: int) -> np.random.Generator:
+    """The generator of the named stream `name` (member, phase, ... `index`) under root `seed`."""
+    key = index or (0,)
+    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(name, *key)))
+
+
+@dataclass(frozen=True)
+class Problem:
+    """The fixed net (one member) and its data: X (N, d), Y (N, k) loss targets."""
+
+    task: str
+    net: MLP
+    X: Array
+    Y: Array
+    loss: str
+    labels: Array | None = None
+
+    @property
+    def n_samples(self) -> int:
+        return int(self.X.shape[0])
+
+
+def make_net(task: str, d_in: int, d_out: int, rngs: list[np.random.Generator]) -> MLP:
+    """The preset's architecture with one member per generator."""
+    p = get_preset(task)
+    return MLP([d_in, *p.hidden, d_out], p.activation, p.output_activation, rngs, init=p.init)
+
+
+def build_data(task: str, n_samples: int, seed: int) -> tuple[Array, Array, Array | None]:
+    """The preset's data set: standardised X (N, d), targets Y (N, 1), labels (or None)."""
+    p = get_preset(task)
+    ds = make_dataset(p.dataset, n_samples, stream(seed, DATA))
+    X = Standardizer.fit(ds.X)(ds.X)
+    return X, targets(ds, 1), ds.labels
+
+
+def build_problem(task: str, n_samples: int, seed: int) -> Problem:
+    """The study's fixed net at initialisation and its data."""
+    X, Y, labels = build_data(task, n_samples, seed)
+    net = make_net(task, X.shape[1], Y.shape[1], [stream(seed, INIT, 0)])
+    return Problem(task, net, X, Y, get_preset(task).loss, labels)
+
+
+def pretrain(problem: Problem, epochs: int, seed: int) -> Problem:
+    """A copy of the problem, its net trained for `epochs` epochs with the preset's settings."""
+    p = get_preset(problem.task)
+    net = problem.net.member(0)
+    fit(
+        net,
+        TrainData(problem.X, problem.Y, labels_train=problem.labels),
+        loss=problem.loss,
+        reduction="mean",
+        optimizer=make_optimizer(p.optimizer, p.lr),
+        epochs=epochs,
+        batch_size=p.batch_size,
+        rngs=[stream(seed, PRETRAIN)],
+    )
+    return Problem(problem.task, net, problem.X, problem.Y, problem.loss, problem.labels)
+
+
+def replicate(net: MLP, copies: int) -> MLP:
+    """An MLP of `copies` members, each holding member 0 of `net`'s parameters."""
+    rep = MLP(
+        net.sizes,
+        net.f.name,
+        net.g.name,
+        [np.random.default_rng(0)] * copies,  # zero init draws nothing; overwritten below
+        init="zero",
+        dtype=net.dtype,
+    )
+    rep.f, rep.g = net.f, net.g  # the same activation objects (keeps a LeakyReLU's slope)
+    for name in net.names:
+        rep.params[name][...] = net.params[name][0]
+    return rep
+
+
+def member_sq_norms(net: MLP) -> Array:
+    """(E,): squared norm of each member's gradient over all parameters."""
+    flat = [net.grads[n].reshape(net.members, -1) for n in net.names]
+    return np.sum([np.einsum("ej,ej->e", g, g) for g in flat], axis=0)
+
+
+def sample_minibatches(rng: np.random.Generator, n: int, batch_size: int, count: int) -> Array:
+    """(count, batch_size) indices: each row distinct examples, rows drawn independently."""
+    if batch_size == n:
+        return np.tile(np.arange(n), (count, 1))
+    # The first B positions of a uniform random permutation: a uniform B-subset of the N examples.
+    return np.argsort(rng.random((count, n)), axis=1)[:, :batch_size]
+
+
+def minibatch_sq_norms(
+    net: MLP,
+    X: Array,
+    Y: Array,
+    loss: str,
+    batch_size: int,
+    n_minibatches: int,
+    rng: np.random.Generator,
+) -> dict[str, Array]:
+    """{"sum": (M,), "mean": (M,)}: squared gradient norms of M sampled minibatches."""
+    fn = get_loss(loss)
+    idx = sample_minibatches(rng, X.shape[0], batch_size, n_minibatches)
+    per_pass = max(1, CHUNK_EXAMPLES // batch_size)
+    out: dict[str, list[Array]] = {"sum": [], "mean": []}
+    for start in range(0, n_minibatches, per_pass):
+        rows = idx[start : start + per_pass]
+        rep = replicate(net, rows.shape[0])
+        y_hat = rep.forward(X[rows])
+        for reduction in ("sum", "mean"):
+            rep.backward(fn(y_hat, Y[rows], reduction)[1])  # the forward cache serves both
+            out[reduction].append(member_sq_norms(rep))
+    return {r: np.concatenate(v) for r, v in out.items()}
+
+
+def minibatch_gradients(
+    net: MLP, X: Array, Y: Array, loss: str, rows: Array, reduction: str
+) -> Array:
+    """(M, P): the flat gradient of each minibatch `rows[m]` (M, B) under `reduction`."""
+    rep = replicate(net, rows.shape[0])
+    rep.backward(get_loss(loss)(rep.forward(X[rows]), Y[rows], reduction)[1])
+    return np.concatenate([rep.grads[n].reshape(rep.members, -1) for n in rep.names], axis=1)
+
+
+def per_example_gradients(net: MLP, X: Array, Y: Array, loss: str) -> Array:
+    """(N, P): gradient of each example's loss l_i (mean reduction on a batch of one)."""
+    n = X.shape[0]
+    parts = []
+    for start in range(0, n, CHUNK_EXAMPLES):
+        rows = np.arange(start, min(n, start + CHUNK_EXAMPLES))[:, None]
+        parts.append(minibatch_gradients(net, X, Y, loss, rows, "mean"))
+    return np.concatenate(parts, axis=0)
+
+
+def noise_statistics(G_examples: Array) -> dict[str, float]:
+    """|G|^2, tr(Sigma) and B_simple from the (N, P) per-example gradients.
+
+    G = mean_i g_i is the full-batch (mean-reduction) gradient; Sigma = (1/N) sum_i (g_i - G)(g_i -
+    G)^T is the covariance of one example's gradient over the data set, so that a minibatch of B
+    examples drawn without replacement has E|g_B|^2 = |G|^2 + tr(Sigma)/B * (N - B)/(N - 1).
+    """
+    G = G_examples.mean(axis=0)
+    centred = G_examples - G
+    trace = float(np.einsum("np,np->", centred, centred) / G_examples.shape[0])
+    g2 = float(G @ G)
+    return {
+        "grad_sq_norm": g2,
+        "trace_sigma": trace,
+        "example_sq_norm": float(np.einsum("np,np->", G_examples, G_examples) / len(G_examples)),
+        "b_simple_direct": trace / g2 if g2 > 0 else float("inf"),
+    }
+
+
+PHASES: tuple[str, ...] = ("init", "trained")
+
+
+def gradient_cell(params: dict[str, Any], seed: np.random.SeedSequence) -> dict[str, pd.DataFrame]:
+    """Measure one phase: every batch size, both reductions, and the per-example statistics."""
+    root, phase = int(params["root_seed"]), str(params["phase"])
+    prob = build_problem(str(params["task"]), int(params["n_samples"]), root)
+    if phase == "trained":
+        prob = pretrain(prob, int(params["pretrain_epochs"]), root)
+    M = int(params["minibatches"])
+    rows = []
+    for B in params["batch_sizes"]:
+        rng = stream(root, SAMPLING, PHASES.index(phase), int(B))
+        sq = minibatch_sq_norms(prob.net, prob.X, prob.Y, prob.loss, int(B), M, rng)
+        for reduction in ("sum", "mean"):
+            norm = np.sqrt(sq[reduction])
+            rows.append({
+                "phase": phase, "reduction": reduction, "batch_size": int(B), "minibatches": M,
+                "norm_mean": norm.mean(), "norm_std": norm.std(ddof=1),
+                "sq_norm_mean": sq[reduction].mean(), "sq_norm_std": sq[reduction].std(ddof=1),
+            })  # fmt: skip
+    G_examples = per_example_gradients(prob.net, prob.X, prob.Y, prob.loss)
+    full = minibatch_gradients(prob.net, prob.X, prob.Y, prob.loss, np.arange(prob.n_samples)[None],
+                               "mean")[0]  # fmt: skip
+    value, _ = get_loss(prob.loss)(prob.net.forward(prob.X), prob.Y, "mean")
+    noise = {
+        "phase": phase, "n_samples": prob.n_samples, "n_params": G_examples.shape[1],
+        "train_loss": float(value[0]), "full_batch_sq_norm": float(full @ full),
+        **noise_statistics(G_examples),
+    }  # fmt: skip
+    return {"gradients": pd.DataFrame(rows), "noise": pd.DataFrame([noise])}

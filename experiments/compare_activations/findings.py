@@ -1,0 +1,411 @@
+"""The findings of `nnhw compare-activations`, computed from its tables alone.
+
+Each finding reads the summary, timing and linear_baseline tables and quotes their numbers (3
+significant digits); where a finding tests a claim of the course's homework it carries the claim
+and a verdict computed from those numbers:
+- 1.3(b) ReLU trains faster than sigmoid: fewer seeds of sigmoid reach the target loss, or the
+  same number later (mean epochs to the target) -> supported.
+- 1.3(b) sigmoid's gradient vanishes, ReLU's does not: the first-to-last layer gradient ratio of
+  sigmoid against ReLU's, at initialisation and over training.
+- 1.4(d) LeakyReLU has no dead units (ReLU's can die): LeakyReLU's peak dead fraction is 0.
+- 1.4(d) sigmoid is "normalized to [-1, 1]": refuted when no sigmoid output is negative;
+  sigmoid's output has a non-zero mean: supported when its mean exceeds 0.1.
+- 1.4(d) LeakyReLU costs more than ReLU: its median time ratio on the same arrays > 1.05, for
+  the activation alone and for a whole forward-backward step of the net (only the first: "holds
+  only for the activation alone").
+- 1.4(c) two linear layers are one: the identity net equals its composed affine map up to
+  rounding (relative error <= 1e-9) and its test metric is within 0.02 of least squares'.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from nnhw.experiments.compare_activations.depth import at_depth, depths_of, ensure_depth
+from nnhw.experiments.reporting.report import Finding
+
+Tables = dict[str, pd.DataFrame]
+COLLAPSE_TOL = 1e-9
+METRIC_TOL = 0.02
+COST_MARGIN = 1.05
+
+
+def fmt(x: Any) -> str:
+    """A number as findings quote it: 3 significant digits, integers whole."""
+    x = float(x)
+    if not np.isfinite(x):
+        return "n/a"
+    if x.is_integer() and abs(x) < 1e6:
+        return str(int(x))
+    return f"{x:.3g}"
+
+
+def metric_name(summary: pd.DataFrame) -> str:
+    return "accuracy" if "test_accuracy" in summary.columns else "r2"
+
+
+def best_text(summary: pd.DataFrame, column: str) -> str:
+    """Which activation has the highest value of `column`, naming every one that ties."""
+    values = summary[column].to_numpy(float)
+    if not np.isfinite(values).any():
+        return "none"
+    top = np.nanmax(values)
+    # a tie as the reader sees it: equal to the quoted 3 significant digits
+    names = [str(a) for a, v in zip(summary["activation"], values) if fmt(v) == fmt(top)]
+    if len(names) == 1:
+        return names[0]
+    return ("all" if len(names) == len(values) else ", ".join(names)) + f" tie at {fmt(top)}"
+
+
+def _row(summary: pd.DataFrame, act: str) -> pd.Series | None:
+    rows = summary[summary["activation"] == act]
+    return rows.iloc[0] if len(rows) else None
+
+
+def _epochs(row: pd.Series) -> str:
+    if int(row["reached"]) == 0:
+        return "never"
+    seeds = f"{int(row['reached'])} of {int(row['seeds'])} seeds"
+    return f"in {fmt(row['epochs_to_target'])} epochs ({seeds})"
+
+
+def _faster(a: pd.Series, b: pd.Series) -> bool:
+    """a reached the target in more seeds, or in as many and sooner (mean epochs)."""
+    if int(a["reached"]) != int(b["reached"]):
+        return int(a["reached"]) > int(b["reached"])
+    return int(a["reached"]) > 0 and float(a["epochs_to_target"]) < float(b["epochs_to_target"])
+
+
+def speed_finding(s: pd.DataFrame) -> Finding | None:
+    relu, sig = _row(s, "relu"), _row(s, "sigmoid")
+    if relu is None or sig is None:
+        return None
+    depth = int(relu["depth"])
+    text = (
+        f"With {depth} hidden layer{'s' if depth > 1 else ''}, ReLU reached the target "
+        f"training loss {fmt(relu['target_loss'])} {_epochs(relu)}, sigmoid {_epochs(sig)}; "
+        f"final training loss {fmt(relu['final_train_loss'])} against "
+        f"{fmt(sig['final_train_loss'])}."
+    )
+    claim = "ReLU trains faster than sigmoid in deeper nets (1.3(b))."
+    if depth == 1:  # a measurement, but not a test of the claim: it is about deeper nets
+        text += (
+            " This net has one hidden layer, so it does not test the course's claim that ReLU "
+            "trains faster in deeper nets: give --hidden more layers for that."
+        )
+        return Finding(text)
+    return Finding(text, "supported" if _faster(relu, sig) else "refuted", claim)
+
+
+def vanishing_finding(s: pd.DataFrame) -> Finding | None:
+    relu, sig = _row(s, "relu"), _row(s, "sigmoid")
+    if relu is None or sig is None:
+        return None
+    text = (
+        f"The first layer's weight gradient was {fmt(sig['grad_ratio_init'])} times the last "
+        f"layer's for sigmoid at initialisation and {fmt(sig['grad_ratio'])} over training "
+        f"(geometric mean), against {fmt(relu['grad_ratio_init'])} and "
+        f"{fmt(relu['grad_ratio'])} for ReLU"
+    )
+    tanh = _row(s, "tanh")
+    if tanh is not None:
+        text += f" and {fmt(tanh['grad_ratio_init'])} and {fmt(tanh['grad_ratio'])} for tanh"
+    text += f" (depth {int(relu['depth'])})."
+    at_init = sig["grad_ratio_init"] < relu["grad_ratio_init"]
+    training = sig["grad_ratio"] < relu["grad_ratio"]
+    if at_init and training:
+        verdict = "supported"
+    elif training:
+        verdict = "holds only when training, not at initialisation"
+    elif at_init:
+        verdict = "holds only at initialisation, not over training"
+    else:
+        verdict = "refuted"
+    return Finding(
+        text,
+        verdict,
+        "Sigmoid's gradient vanishes towards the first layers, ReLU's does not (1.3(b)).",
+    )
+
+
+def dead_finding(s: pd.DataFrame) -> Finding | None:
+    leaky, relu = _row(s, "leaky-relu"), _row(s, "relu")
+    if leaky is None:
+        return None
+    peak = fmt(leaky["dead_fraction_peak"])
+    text = f"LeakyReLU's largest dead-unit fraction over training was {peak}"
+    if relu is not None:
+        text += (
+            f"; ReLU's was {fmt(relu['dead_fraction_peak'])} "
+            f"({fmt(relu['dead_fraction'])} at the end)"
+        )
+        if float(relu["dead_fraction_peak"]) == 0:
+            text += ", so no ReLU unit died here either (a negative --bias-shift provokes it)"
+    verdict = "supported" if float(leaky["dead_fraction_peak"]) == 0 else "refuted"
+    return Finding(text + ".", verdict, "LeakyReLU units do not die; ReLU units can (1.4(d)).")
+
+
+def range_findings(s: pd.DataFrame) -> list[Finding]:
+    sig = _row(s, "sigmoid")
+    if sig is None:
+        return []
+    text = (
+        f"Sigmoid's hidden outputs ranged from {fmt(sig['act_min'])} to "
+        f"{fmt(sig['act_max'])}, never negative"
+    )
+    tanh = _row(s, "tanh")
+    if tanh is not None:
+        text += (
+            f"; tanh's ranged from {fmt(tanh['act_min'])} to {fmt(tanh['act_max'])}: "
+            "tanh, not sigmoid, is the symmetric one"
+        )
+    out = [
+        Finding(
+            text + ".",
+            "refuted" if float(sig["act_min"]) >= 0 else "supported",
+            'Sigmoid is "normalized to [-1, 1]" (1.4(d)).',
+        )
+    ]
+    mean = f"Sigmoid's mean hidden output at the end was {fmt(sig['act_mean'])}"
+    if tanh is not None:
+        mean += f", tanh's {fmt(tanh['act_mean'])}"
+    out.append(
+        Finding(
+            mean + ".",
+            "supported" if float(sig["act_mean"]) > 0.1 else "refuted",
+            "Sigmoid's output has a non-zero mean (1.4(d)).",
+        )
+    )
+    return out
+
+
+def cost_finding(s: pd.DataFrame, timing: pd.DataFrame | None) -> Finding | None:
+    leaky = _row(s, "leaky-relu")
+    if leaky is None or timing is None or str(timing["baseline"].iloc[0]) != "relu":
+        return None
+    t = timing[(timing["activation"] == "leaky-relu") & (timing["scope"] == "activation")]
+    repeats = int(t["repeats"].iloc[0]) if len(t) else 0
+    text = (
+        f"On the same arrays, LeakyReLU's forward plus backward pass took "
+        f"{fmt(leaky['time_ratio'])} times ReLU's (median of {repeats} repeats), and a whole "
+        f"forward-backward step of the net {fmt(leaky['time_ratio_net'])} times; wall-clock "
+        "times are noisy, see the timing table for the spread."
+    )
+    alone, step = float(leaky["time_ratio"]), float(leaky["time_ratio_net"])
+    if alone > COST_MARGIN:
+        verdict = (
+            "supported"
+            if step > COST_MARGIN
+            else ("holds only for the activation alone, not for a whole training step")
+        )
+    else:
+        verdict = "refuted"
+    return Finding(text, verdict, "LeakyReLU is computationally more expensive than ReLU (1.4(d)).")
+
+
+def linear_finding(s: pd.DataFrame, lb: pd.DataFrame | None) -> Finding | None:
+    if lb is None or not len(lb):
+        return None
+    metric = metric_name(s)
+    row = _row(s, "identity")
+    # the summary's mean over seeds (the same final nets), else the baseline table's
+    net = float(row[f"test_{metric}"]) if row is not None else float(lb["test_metric"].mean())
+    collapse, ls = float(lb["collapse_error"].max()), float(lb["test_metric_lstsq"].iloc[0])
+    text = (
+        f"With identity hidden units the trained net equals one affine map x -> A x + c "
+        f"(A the product of its weight matrices) to a relative error of {fmt(collapse)}; its "
+        f"test {'accuracy' if metric == 'accuracy' else 'R²'} was {fmt(net)} against "
+        f"{fmt(ls)} for least squares on the same data"
+    )
+    dist = lb["map_distance"].dropna()
+    if len(dist):
+        text += f", and its map lay at most {fmt(dist.max())} (relative) from the least-squares one"
+    ok = collapse <= COLLAPSE_TOL and abs(net - ls) <= METRIC_TOL
+    return Finding(
+        text + ".",
+        "supported" if ok else "refuted",
+        "Two linear layers are one linear layer (1.4(c)).",
+    )
+
+
+def overview_finding(s: pd.DataFrame) -> Finding:
+    metric = metric_name(s)
+    # a spread below 1e-12 of the mean is rounding (identical predictions), not a spread
+    parts = [
+        f"{a} {fmt(m)} ± {fmt(0.0 if abs(sd) <= 1e-12 * max(1.0, abs(m)) else sd)}"
+        for a, m, sd in zip(s["activation"], s[f"test_{metric}"], s[f"test_{metric}_std"])
+    ]
+    best = best_text(s, f"test_{metric}")
+    label = "accuracy" if metric == "accuracy" else "R²"
+    text = f"Test {label} (mean ± std over seeds): {'; '.join(parts)}; best: {best}."
+    diverged = s[s["diverged"] > 0]
+    if len(diverged):
+        text += (
+            " Diverged seeds: "
+            + ", ".join(
+                f"{a} {int(n)}" for a, n in zip(diverged["activation"], diverged["diverged"])
+            )
+            + "."
+        )
+    return Finding(text)
+
+
+def findings(tables: Tables) -> list[Finding]:
+    """The findings in report order. With several depths (--depths): how the sigmoid-ReLU gaps
+    change with depth (depth_speed_finding, depth_gradient_finding), then the one-net findings at the
+    deepest depth, each saying so."""
+    tables = ensure_depth(tables)
+    depths = depths_of(tables)
+    if len(depths) > 1:
+        s = tables["summary"]
+        trend = [depth_speed_finding(s), depth_gradient_finding(s)]
+        one = one_net_findings(at_depth(tables, depths[-1]), speed=False)
+        deepest = [at_deepest(f, depths[-1]) for f in one]
+        return [f for f in (deepest[0], *trend, *deepest[1:]) if f is not None]
+    return one_net_findings(tables, speed=True)
+
+
+def one_net_findings(tables: Tables, *, speed: bool) -> list[Finding]:
+    """The findings of one depth (the speed finding only when `speed`)."""
+    s = tables["summary"]
+    out = [overview_finding(s)]
+    for f in (speed_finding(s) if speed else None, vanishing_finding(s), dead_finding(s)):
+        if f is not None:
+            out.append(f)
+    out += range_findings(s)
+    for f in (
+        cost_finding(s, tables.get("timing")),
+        linear_finding(s, tables.get("linear_baseline")),
+    ):
+        if f is not None:
+            out.append(f)
+    return out
+
+
+SPEED_CLAIM = "ReLU trains faster than sigmoid in deeper nets (1.3(b))."
+
+
+def _pairs(s: pd.DataFrame) -> list[tuple[int, pd.Series, pd.Series]]:
+    """(depth, relu row, sigmoid row) for every depth with both, ascending."""
+    out = []
+    for depth in sorted(int(d) for d in s["depth"].unique()):
+        at = s[s["depth"] == depth].set_index("activation")
+        if "relu" in at.index and "sigmoid" in at.index:
+            out.append((depth, at.loc["relu"], at.loc["sigmoid"]))
+    return out
+
+
+def _epochs_at_depth(row: pd.Series) -> str:
+    if int(row["reached"]) == 0:
+        return "never"
+    text = fmt(row["epochs_to_target"])
+    if int(row["reached"]) < int(row["seeds"]):
+        text += f" ({int(row['reached'])} of {int(row['seeds'])} seeds)"
+    return text
+
+
+def _list(depths: list[int]) -> str:
+    """'depth 4' or 'depths 2, 4'."""
+    return f"depth{'s' if len(depths) > 1 else ''} " + ", ".join(str(d) for d in depths)
+
+
+def _verdict(judged: list[int], faster: list[int]) -> str:
+    if len(faster) == len(judged):
+        return "supported"
+    if not faster:
+        return "refuted"
+    k = faster[0]
+    if faster == [d for d in judged if d >= k]:
+        return f"holds only when the net has at least {k} hidden layers"
+    return f"holds only at {_list(faster)}"
+
+
+def depth_speed_finding(s: pd.DataFrame) -> Finding | None:
+    pairs = _pairs(s)
+    if len(pairs) < 2:
+        return None
+    parts = [
+        f"{_epochs_at_depth(sig)} against {_epochs_at_depth(relu)} at depth {d}"
+        for d, relu, sig in pairs
+    ]
+    text = (
+        f"Epochs to the target training loss {fmt(pairs[0][1]['target_loss'])} (mean over the "
+        f"seeds that reached it), sigmoid against ReLU: {'; '.join(parts)}."
+    )
+    lags = [
+        (d, float(sig["epochs_to_target"]) - float(relu["epochs_to_target"]))
+        for d, relu, sig in pairs
+        if int(relu["reached"]) and int(sig["reached"])
+    ]
+    if len(lags) >= 2:
+        (d0, g0), (d1, g1) = lags[0], lags[-1]
+        text += (
+            f" Sigmoid's lag went from {fmt(g0)} epochs at depth {d0} to {fmt(g1)} at depth {d1}."
+        )
+    stuck = [d for d, relu, sig in pairs if int(relu["reached"]) and not int(sig["reached"])]
+    if stuck:
+        text += f" Sigmoid never reached it at {_list(stuck)}, where ReLU did."
+    judged = [d for d, _, _ in pairs if d >= 2]
+    if not judged:
+        text += " Every net here has one hidden layer, so none tests the claim about deeper nets."
+        return Finding(text)
+    faster = [d for d, relu, sig in pairs if d >= 2 and _faster(relu, sig)]
+    rule = "more seeds reached the target, or as many sooner"
+    if len(judged) == 1:
+        was = "was" if faster else "was not"
+        text += f" At depth {judged[0]}, the one with two or more hidden layers, ReLU {was} faster"
+        text += f" ({rule})."
+    else:
+        text += (
+            f" ReLU was faster ({rule}) at {len(faster)} of the {len(judged)} depths with two or "
+            "more hidden layers" + (f" ({_list(faster)})." if faster else ".")
+        )
+    return Finding(text, _verdict(judged, faster), SPEED_CLAIM)
+
+
+def depth_gradient_finding(s: pd.DataFrame) -> Finding | None:
+    pairs = _pairs(s)
+    if len(pairs) < 2:
+        return None
+    parts = [
+        f"{fmt(sig['grad_ratio'])} against {fmt(relu['grad_ratio'])} at depth {d}"
+        for d, relu, sig in pairs
+    ]
+    text = (
+        "The first layer's weight gradient over the last layer's (geometric mean over seeds and "
+        f"epochs), sigmoid against ReLU: {'; '.join(parts)}."
+    )
+    with np.errstate(divide="ignore", invalid="ignore"):
+        q = [(d, float(relu["grad_ratio"]) / float(sig["grad_ratio"])) for d, relu, sig in pairs]
+    q = [(d, v) for d, v in q if np.isfinite(v)]
+    if len(q) >= 2:
+        values = [v for _, v in q]
+        if all(b > a for a, b in itertools.pairwise(values)):
+            trend = "the gap widens with every added depth"
+        elif all(b < a for a, b in itertools.pairwise(values)):
+            trend = "the gap narrows with depth"
+        else:
+            low, high = min(q, key=lambda dv: dv[1]), max(q, key=lambda dv: dv[1])
+            trend = (
+                "the gap does not change monotonically with depth (smallest at depth "
+                f"{low[0]}, {fmt(low[1])} times; largest at depth {high[0]}, {fmt(high[1])} times)"
+            )
+        text += (
+            f" ReLU's ratio was {fmt(q[0][1])} times sigmoid's at depth {q[0][0]} and "
+            f"{fmt(q[-1][1])} times at depth {q[-1][0]}: {trend}."
+        )
+    return Finding(text)
+
+
+def at_deepest(finding: Finding | None, depth: int) -> Finding | None:
+    """A one-net finding of a multi-depth run, saying which depth it describes."""
+    if finding is None or "depth" in finding.text:
+        return finding
+    text = finding.text
+    word = text.split(" ", 1)[0]
+    if word[1:] == word[1:].lower():  # "Sigmoid's" -> "sigmoid's"; "LeakyReLU's" stays
+        text = text[0].lower() + text[1:]
+    return Finding(f"At depth {depth}, the deepest, {text}", finding.verdict, finding.claim)

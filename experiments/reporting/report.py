@@ -1,0 +1,283 @@
+"""Reports: what a study says about its run, written as report.md and one self-contained
+report.html.
+
+Contract:
+- A study's `report(tables, config)` returns a `Report`: a title, a one-paragraph summary,
+  `findings` (each a sentence with its numbers, computed from the tables; `verdict` is
+  "supported", "refuted" or "holds only when ..." where the finding tests a claim of the course,
+  `claim` the claim itself) and `sections` that name tables and figures of the run directory by
+  name (tables/<name>.csv, plots/<name>.png) with a caption each.
+- `write_report(rd, report, info=None)` renders both files from the run directory's saved files
+  (run.json, config.toml, tables/*.csv, plots/*.png), so rebuilding from the same directory gives
+  the same bytes. `info` overrides run.json (the runner passes the final status before it writes
+  run.json). Order: header with status and key facts, a notice for runs that did not complete
+  (naming what is missing), findings, the sections, then what was run (settings, command,
+  versions).
+"""
+
+from __future__ import annotations
+
+import shlex
+import tomllib
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from nnhw.experiments.reporting import html as rh
+from nnhw.experiments.runs.rundir import RunDir, run_status
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+@dataclass(frozen=True)
+class Finding:
+    text: str
+    verdict: str | None = None
+    claim: str | None = None
+
+
+@dataclass(frozen=True)
+class Section:
+    title: str
+    text: str = ""
+    tables: list[tuple[str, str]] = field(default_factory=list)
+    figures: list[tuple[str, str]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Report:
+    title: str
+    summary: str = ""
+    findings: list[Finding] = field(default_factory=list)
+    sections: list[Section] = field(default_factory=list)
+
+
+@dataclass
+class _Run:
+    """Everything about the run that the report shows besides the study's own content."""
+
+    info: dict[str, Any]
+    cells_done: int
+    settings: dict[str, Any]
+    tables: dict[str, pd.DataFrame]
+    missing_tables: list[str]
+    missing_figures: list[str]
+
+    @property
+    def missing(self) -> list[str]:
+        return [f"table {n}" for n in self.missing_tables] + [
+            f"figure {n}" for n in self.missing_figures
+        ]
+
+    @property
+    def status(self) -> str:
+        return str(self.info.get("status", "broken"))
+
+    def command_line(self) -> str:
+        argv = self.info.get("argv") or []
+        return "nnhw " + shlex.join(str(a) for a in argv) if argv else "(unknown)"
+
+    def facts(self) -> list[tuple[str, str]]:
+        info = self.info
+        versions = info.get("versions") or {}
+        duration = info.get("duration_s")
+        return [
+            ("Status", self.status),
+            ("Run", str(info.get("id", ""))),
+            ("Started", str(info.get("started") or "").replace("T", " ")),
+            ("Duration", _duration(duration)),
+            ("Seed", "-" if info.get("seed") is None else str(info.get("seed"))),
+            ("Versions", ", ".join(f"{k} {v}" for k, v in versions.items()) or "-"),
+        ]
+
+    def notice(self) -> str | None:
+        """Why the run's content is incomplete, and what is missing; None when complete."""
+        parts = []
+        if self.status == "interrupted":
+            parts.append("This run was interrupted before it finished; the tables and figures "
+                         "hold only what finished before the interruption.")  # fmt: skip
+        elif self.status == "failed":
+            error = self.info.get("error")
+            parts.append("This run failed" + (f": {error}." if error else "."))
+        elif self.status == "diverged":
+            parts.append("Training diverged (a non-finite loss); see the findings.")
+        elif self.status == "running":
+            parts.append("This run has not finished yet.")
+        if self.status in ("interrupted", "failed") and self.cells_done:
+            command = self.info.get("command", "<command>")
+            parts.append(
+                f"{self.cells_done} finished sweep cell(s) are saved in cells/; "
+                f"`nnhw {command} --resume <this run directory>` completes the run."
+            )
+        failed = self.info.get("failed_cells")
+        if failed:
+            n = len(failed) if isinstance(failed, list) else failed
+            parts.append(f"{n} sweep cell(s) failed; their results are missing.")
+        if self.missing:
+            parts.append("Missing: " + ", ".join(self.missing) + ".")
+        return " ".join(parts) if parts else None
+
+
+def _duration(seconds: Any) -> str:
+    if not isinstance(seconds, int | float):
+        return "-"
+    if seconds < 60:
+        return f"{seconds:.2g} s" if seconds < 10 else f"{seconds:.0f} s"
+    minutes, sec = divmod(round(seconds), 60)
+    return f"{minutes} min {sec:02d} s" if minutes < 60 else f"{minutes // 60} h {minutes % 60} min"
+
+
+def _gather(rd: RunDir, report: Report, info: dict[str, Any] | None) -> _Run:
+    if info is None:
+        info = rd.run_json()
+        info["status"] = run_status(rd.path)
+    command = str(info.get("command", ""))
+    try:
+        settings = tomllib.loads((rd.path / "config.toml").read_text("utf-8")).get(command, {})
+    except (OSError, tomllib.TOMLDecodeError):
+        settings = {}
+    tables = rd.read_tables()
+    wanted_tables = [n for s in report.sections for n, _ in s.tables]
+    wanted_figures = [n for s in report.sections for n, _ in s.figures]
+    return _Run(
+        info=info,
+        cells_done=sum(1 for _ in rd.cells_dir.glob("*/*.pkl")) if rd.cells_dir.is_dir() else 0,
+        settings=dict(settings),
+        tables=tables,
+        missing_tables=[n for n in dict.fromkeys(wanted_tables) if n not in tables],
+        missing_figures=[
+            n for n in dict.fromkeys(wanted_figures) if not (rd.path / f"plots/{n}.png").is_file()
+        ],
+    )
+
+
+def _settings_rows(settings: dict[str, Any]) -> list[tuple[str, str]]:
+    def show(v: Any) -> str:
+        if isinstance(v, list):
+            return ", ".join(rh.format_value(x) for x in v)
+        return rh.format_value(v)
+
+    return [(k, show(v)) for k, v in settings.items()]
+
+
+def render_markdown(report: Report, run: _Run) -> str:
+    out = [f"# {report.title}", ""]
+    if report.summary:
+        out += [report.summary.strip(), ""]
+    out += [" · ".join(f"**{k}:** {v}" for k, v in run.facts()), ""]
+    notice = run.notice()
+    if notice:
+        out += [f"> **Note:** {notice}", ""]
+    out += ["## Findings", ""]
+    for f in report.findings or [Finding("No findings could be computed from this run's data.")]:
+        badge = f"**[{f.verdict}]** " if f.verdict else ""
+        claim = f" _(Claim: {f.claim})_" if f.claim else ""
+        out.append(f"- {badge}{f.text}{claim}")
+    out.append("")
+    t_no = f_no = 0
+    for section in report.sections:
+        out += [f"## {section.title}", ""]
+        if section.text:
+            out += [section.text.strip(), ""]
+        for name, caption in section.tables:
+            if name in run.tables:
+                t_no += 1
+                out += [f"**Table {t_no}.** {caption} (`tables/{name}.csv`)", ""]
+                out += [rh.markdown_table(run.tables[name], rh.MAX_ROWS), ""]
+            else:
+                out += [f"_Table {name} is missing from this run._", ""]
+        for name, caption in section.figures:
+            if name in run.missing_figures:
+                out += [f"_Figure {name} is missing from this run._", ""]
+                continue
+            f_no += 1
+            out += [f"![{caption}](plots/{name}.png)", "", f"**Figure {f_no}.** {caption} "
+                    f"(vector: `plots/{name}.svg`)", ""]  # fmt: skip
+    out += ["## What was run", "", "```", run.command_line(), "```", ""]
+    out += ["| setting | value |", "| --- | --- |"]
+    out += [f"| {k} | {rh._md_cell(v)} |" for k, v in _settings_rows(run.settings)]
+    return "\n".join(out).rstrip() + "\n"
+
+
+def render_html(rd: RunDir, report: Report, run: _Run) -> str:
+    e = rh.esc
+    status = run.status
+    facts = "".join(
+        f"<div><dt>{e(k)}</dt><dd>"
+        + (f'<span class="badge {e(v)}">{e(v)}</span>' if k == "Status" else e(v))
+        + "</dd></div>"
+        for k, v in run.facts()
+    )
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>{e(report.title)} — nnhw {e(run.info.get('command', ''))}</title>",
+        f"<style>{rh.CSS}</style></head><body><main>",
+        f'<header><p class="eyebrow">nnhw {e(run.info.get("command", ""))}</p>',
+        f"<h1>{e(report.title)}</h1>",
+        f'<div class="summary">{rh.paragraphs(report.summary)}</div>' if report.summary else "",
+        f'<dl class="facts">{facts}</dl></header>',
+    ]
+    notice = run.notice()
+    if notice:
+        kind = " failed" if status in ("failed", "broken") else ""
+        parts.append(f'<div class="notice{kind}" role="note">{e(notice)}</div>')
+    parts.append('<section id="findings"><h2>Findings</h2><ol class="findings">')
+    for f in report.findings or [Finding("No findings could be computed from this run's data.")]:
+        badge = ""
+        if f.verdict:
+            badge = f'<span class="badge {rh.verdict_class(f.verdict)}">{e(f.verdict)}</span> '
+        claim = f'<p class="claim">Claim: {e(f.claim)}</p>' if f.claim else ""
+        parts.append(f"<li>{claim}<p>{badge}{e(f.text)}</p></li>")
+    parts.append("</ol></section>")
+    t_no = f_no = 0
+    for section in report.sections:
+        parts.append(f"<section><h2>{e(section.title)}</h2>{rh.paragraphs(section.text)}")
+        for name, caption in section.tables:
+            if name not in run.tables:
+                parts.append(f'<p class="muted">Table {e(name)} is missing from this run.</p>')
+                continue
+            t_no += 1
+            df = run.tables[name]
+            more = f" First {rh.MAX_ROWS} of {len(df)} rows." if len(df) > rh.MAX_ROWS else ""
+            parts.append(
+                f"<figure>{rh.html_table(df)}<figcaption><b>Table {t_no}.</b> {e(caption)}{more}"
+                f' <span class="src">Data: <code>tables/{e(name)}.csv</code></span>'
+                "</figcaption></figure>"
+            )
+        for name, caption in section.figures:
+            png_file = rd.path / "plots" / f"{name}.png"
+            if name in run.missing_figures:
+                parts.append(f'<p class="muted">Figure {e(name)} is missing from this run.</p>')
+                continue
+            f_no += 1
+            parts.append(
+                f"<figure>{rh.img_tag(png_file.read_bytes(), caption)}<figcaption>"
+                f'<b>Figure {f_no}.</b> {e(caption)} <span class="src">Vector: '
+                f'<a href="plots/{e(name)}.svg">plots/{e(name)}.svg</a></span>'
+                "</figcaption></figure>"
+            )
+        parts.append("</section>")
+    rows = "".join(
+        f"<tr><th scope=row>{e(k)}</th><td>{e(v)}</td></tr>"
+        for k, v in _settings_rows(run.settings)
+    )
+    parts += [
+        '<section id="run"><h2>What was run</h2><h3>Command</h3>',
+        f"<pre>{e(run.command_line())}</pre>",
+        f"<h3>Settings</h3><p class=muted>From <code>config.toml</code>; "
+        f"<code>nnhw {e(run.info.get('command', ''))} --config config.toml</code> repeats the run."
+        f"</p><div class=table-wrap><table><tbody>{rows}</tbody></table></div></section>",
+        f"<footer>Run {e(run.info.get('id', ''))} · written by nnhw "
+        f"{e((run.info.get('versions') or {}).get('nnhw', ''))}</footer>",
+        "</main></body></html>",
+    ]
+    return "\n".join(p for p in parts if p) + "\n"
+
+
+def write_report(rd: RunDir, report: Report, info: dict[str, Any] | None = None) -> None:
+    """report.md and report.html in the run directory (see the module docstring)."""
+    run = _gather(rd, report, info)
+    rd.write_text("report.md", render_markdown(report, run))
+    rd.write_text("report.html", render_html(rd, report, run))

@@ -1,0 +1,163 @@
+"""Study configs as TOML: one `[<command>]` table holding the fields of the study's `Config`.
+
+Contract:
+- `config_to_dict(cfg)`: the dataclass's fields, in declaration order (tuples stay tuples).
+- `dump_config_toml(command, mapping)`: the TOML text (tuples as arrays, Paths as strings; None
+  values are left out, so reading the file back gives the field's default, which is None).
+- `read_config_file(path, command)`: the `[<command>]` table of a TOML file as a dict.
+- `check_mapping(cls, mapping, source)`: the mapping with its values checked against the field
+  types and converted where safe (int -> float, list -> tuple, str -> Path); an unknown key or a
+  wrong type raises NnhwError naming `source` and the key.
+- `config_from_mapping(cls, mapping, source)`: `cls(**check_mapping(...))` (the dataclass's own
+  `__post_init__` then checks the values and names the CLI option).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+import types
+import typing
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from nnhw.core.errors import NnhwError
+
+
+def config_to_dict(cfg: Any) -> dict[str, Any]:
+    """Field name -> value of a config dataclass, in declaration order."""
+    return {f.name: getattr(cfg, f.name) for f in dataclasses.fields(cfg)}
+
+
+def _toml_value(value: Any) -> Any:
+    if isinstance(value, tuple | list):
+        return [_toml_value(v) for v in value]
+    if isinstance(value, Path):
+        return str(value)
+    if hasattr(value, "item") and getattr(value, "shape", None) == ():  # NumPy scalar
+        return value.item()
+    return value
+
+
+def dump_config_toml(command: str, mapping: Mapping[str, Any]) -> str:
+    """`[<command>]` followed by the settings; reproduces the run with `--config`."""
+    import tomli_w
+
+    table = {k: _toml_value(v) for k, v in mapping.items() if v is not None}
+    header = (
+        f"# Settings of an `nnhw {command}` run; `nnhw {command} --config <this file>` "
+        "repeats it.\n"
+    )
+    return header + tomli_w.dumps({command: table})
+
+
+def read_config_file(path: Path, command: str) -> dict[str, Any]:
+    """The `[<command>]` table of the TOML file at `path` (errors name the file)."""
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise NnhwError(f"--config: {path} does not exist") from None
+    except IsADirectoryError:
+        raise NnhwError(f"--config: {path} is a directory, not a TOML file") from None
+    except PermissionError:
+        raise NnhwError(f"--config: {path} is not readable (permission denied)") from None
+    except UnicodeDecodeError:
+        raise NnhwError(f"--config: {path} is not UTF-8 text") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise NnhwError(f"--config: {path} is not valid TOML: {exc}") from None
+    except OSError as exc:
+        raise NnhwError(f"--config: cannot read {path}: {exc.strerror or exc}") from None
+    others = [k for k in data if k != command]
+    if command not in data:
+        found = f" (it has {', '.join(f'[{k}]' for k in others)})" if others else ""
+        raise NnhwError(f"--config: {path} has no [{command}] table{found}")
+    if others:
+        raise NnhwError(f"--config: {path}: unknown key {others[0]!r} (only [{command}] belongs)")
+    table = data[command]
+    if not isinstance(table, dict):
+        raise NnhwError(f"--config: {path}: {command!r} must be a table, [{command}]")
+    return dict(table)
+
+
+def _type_name(tp: Any) -> str:
+    origin = typing.get_origin(tp)
+    if origin is tuple:
+        args = typing.get_args(tp)
+        return f"list of {_type_name(args[0])}" if args else "list"
+    if origin in (typing.Union, types.UnionType):
+        return " or ".join(_type_name(a) for a in typing.get_args(tp) if a is not type(None))
+    if origin is typing.Literal:
+        return " or ".join(repr(a) for a in typing.get_args(tp))
+    return {int: "integer", float: "number", str: "string", bool: "true/false", Path: "path"}.get(
+        tp, getattr(tp, "__name__", str(tp))
+    )
+
+
+_NO = object()
+
+
+def _convert(value: Any, tp: Any) -> Any:
+    """`value` converted to the field type `tp`, or _NO when it does not fit."""
+    if tp is Any:
+        return value
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        for arg in typing.get_args(tp):
+            if arg is type(None):
+                if value is None:
+                    return None
+                continue
+            out = _convert(value, arg)
+            if out is not _NO:
+                return out
+        return _NO
+    if origin is typing.Literal:
+        return value if value in typing.get_args(tp) else _NO
+    if origin is tuple:
+        if not isinstance(value, list | tuple):
+            return _NO
+        args = typing.get_args(tp)
+        items = args[:1] * len(value) if len(args) == 2 and args[1] is Ellipsis else args
+        if args and len(items) != len(value):
+            return _NO
+        converted = tuple(_convert(v, t) for v, t in zip(value, items or [Any] * len(value)))
+        return _NO if any(v is _NO for v in converted) else converted
+    if tp is bool:
+        return value if isinstance(value, bool) else _NO
+    if tp is int:
+        return value if isinstance(value, int) and not isinstance(value, bool) else _NO
+    if tp is float:
+        ok = isinstance(value, int | float) and not isinstance(value, bool)
+        return float(value) if ok else _NO
+    if tp is str:
+        return value if isinstance(value, str) else _NO
+    if tp is Path:
+        return Path(value) if isinstance(value, str | Path) else _NO
+    return value if isinstance(tp, type) and isinstance(value, tp) else _NO
+
+
+def check_mapping(cls: type, mapping: Mapping[str, Any], source: str) -> dict[str, Any]:
+    """Values of `mapping` checked against `cls`'s field types (see the module docstring)."""
+    hints = typing.get_type_hints(cls)
+    names = [f.name for f in dataclasses.fields(cls)]
+    out: dict[str, Any] = {}
+    for key, value in mapping.items():
+        if key not in names:
+            raise NnhwError(f"{source}: unknown key {key!r}; known keys: {', '.join(names)}")
+        converted = _convert(value, hints.get(key, Any))
+        if converted is _NO:
+            want = _type_name(hints.get(key, Any))
+            raise NnhwError(f"{source}: key {key!r} must be a {want}, got {value!r}")
+        out[key] = converted
+    return out
+
+
+def config_from_mapping(cls: type, mapping: Mapping[str, Any], source: str) -> Any:
+    """A `cls` instance from `mapping`, checked as `check_mapping` does."""
+    values = check_mapping(cls, mapping, source)
+    try:
+        return cls(**values)
+    except TypeError as exc:  # a required field is missing
+        raise NnhwError(f"{source}: {exc}") from None

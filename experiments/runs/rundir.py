@@ -1,0 +1,317 @@
+"""The run directory: one folder per run, every file in it written atomically.
+
+Layout (results/README.md documents it for users):
+    <out>/<YYYYMMDD-HHMMSS>-<command>[-N]/
+        run.json      id, command, argv, status, started/finished, duration_s, pid, host,
+                      heartbeat, seed, versions (nnhw, python, numpy)
+        config.toml   the resolved settings, one `[<command>]` table
+        cells/        finished sweep cells (written by experiments.sweep)
+        tables/       <name>.csv (exact floats) and <name>.md beside it
+        plots/        <name>.png and <name>.svg (deterministic bytes)
+        report.md, report.html
+
+Statuses: running, completed, failed, interrupted, diverged. `run_status(path)` also answers
+"interrupted" for a run whose run.json says running but whose process is gone, and "broken" when
+run.json is missing or unreadable.
+
+Every write goes to a temporary file in the same folder and is renamed over the target with
+`os.replace`, so a crash leaves either the old file or the new one, never half a file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import platform
+import socket
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from nnhw.core.errors import NnhwError
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from matplotlib.figure import Figure
+
+STATUSES = ("running", "completed", "failed", "interrupted", "diverged")
+HEARTBEAT_SECONDS = 30.0  # how often a running run refreshes its heartbeat
+STALE_SECONDS = 300.0  # a run on another host with an older heartbeat counts as interrupted
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write `data` to `path` via a temporary file in the same folder and os.replace."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write `text` (UTF-8, newlines as given) atomically."""
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def now_iso() -> str:
+    """The local time with its UTC offset, to the second (ISO 8601)."""
+    return datetime.now().astimezone().isoformat(timespec="seconds")
+
+
+def _jsonable(obj: Any) -> Any:
+    """Plain JSON values: NumPy scalars to Python, tuples to lists, NaN and inf to None."""
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, Path):
+        return str(obj)
+    if hasattr(obj, "item") and callable(obj.item) and getattr(obj, "shape", None) == ():
+        obj = obj.item()
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    return obj
+
+
+def dumps_json(obj: Any) -> str:
+    return json.dumps(_jsonable(obj), indent=2, ensure_ascii=False) + "\n"
+
+
+def _versions() -> dict[str, str]:
+    import numpy as np
+    from nnhw.core import __version__
+
+    return {"nnhw": __version__, "python": platform.python_version(), "numpy": np.__version__}
+
+
+class RunDir:
+    """One run's folder. Create with `RunDir.create`, reopen with `RunDir.open`."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.id = self.path.name
+        self.cells_dir = self.path / "cells"
+        self._lock = threading.Lock()
+
+    # -- creation ---------------------------------------------------------------------------
+    @classmethod
+    def create(
+        cls, out: Path, command: str, argv: list[str], config: dict[str, Any], seed: int | None
+    ) -> RunDir:
+        """Make `<out>/<YYYYMMDD-HHMMSS>-<command>[-N]/` with run.json and config.toml."""
+        from nnhw.experiments.runs.configfile import dump_config_toml
+
+        out = Path(out)
+        if out.exists() and not out.is_dir():
+            raise NnhwError(f"--out: {out} exists and is not a directory")
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise NnhwError(f"--out: cannot create {out}: {exc.strerror or exc}") from None
+        if not os.access(out, os.W_OK | os.X_OK):
+            raise NnhwError(f"--out: {out} is not writable")
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        base = f"{stamp}-{command}"
+        for n in range(1, 10_000):
+            path = out / (base if n == 1 else f"{base}-{n}")
+            try:
+                path.mkdir()  # exclusive: two runs started in the same second get -2, -3, ...
+                break
+            except FileExistsError:
+                continue
+            except OSError as exc:
+                raise NnhwError(f"--out: cannot create {path}: {exc.strerror or exc}") from None
+        else:  # pragma: no cover - 10 000 runs in one second
+            raise NnhwError(f"--out: too many runs named {base} in {out}")
+        rd = cls(path)
+        started = now_iso()
+        info = {
+            "id": rd.id,
+            "command": command,
+            "argv": list(argv),
+            "status": "running",
+            "started": started,
+            "finished": None,
+            "duration_s": None,
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
+            "heartbeat": started,
+            "seed": seed,
+            "versions": _versions(),
+        }
+        rd._write_run_json(info)
+        atomic_write_text(path / "config.toml", dump_config_toml(command, config))
+        return rd
+
+    @classmethod
+    def open(cls, path: Path) -> RunDir:
+        """An existing run directory (it must hold run.json or config.toml)."""
+        path = Path(path)
+        if not path.is_dir():
+            raise NnhwError(f"{path} is not a run directory (no such folder)")
+        if not (path / "run.json").exists() and not (path / "config.toml").exists():
+            raise NnhwError(f"{path} is not a run directory (no run.json or config.toml)")
+        return cls(path)
+
+    # -- run.json ---------------------------------------------------------------------------
+    def run_json(self) -> dict[str, Any]:
+        """The parsed run.json (NnhwError naming the file when it is missing or unreadable)."""
+        file = self.path / "run.json"
+        try:
+            data = json.loads(file.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise NnhwError(f"{file}: missing") from None
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise NnhwError(f"{file}: unreadable ({exc})") from None
+        if not isinstance(data, dict):
+            raise NnhwError(f"{file}: not a JSON object")
+        return data
+
+    def _write_run_json(self, info: dict[str, Any]) -> None:
+        atomic_write_text(self.path / "run.json", dumps_json(info))
+
+    def update(self, **fields: Any) -> dict[str, Any]:
+        """Merge `fields` into run.json; returns the new content."""
+        with self._lock:
+            info = self.run_json()
+            info.update(fields)
+            self._write_run_json(info)
+            return info
+
+    def heartbeat(self) -> None:
+        """Record that the run is alive now."""
+        self.update(heartbeat=now_iso())
+
+    def finish(self, status: str, **fields: Any) -> dict[str, Any]:
+        """Set the final status; `finished` and `duration_s` default to now / since started."""
+        if status not in STATUSES:
+            raise ValueError(f"unknown run status {status!r}")
+        now = now_iso()
+        fields.setdefault("finished", now)
+        if "duration_s" not in fields:
+            info = self.run_json()
+            try:
+                start = datetime.fromisoformat(info["started"])
+                end = datetime.fromisoformat(fields["finished"])
+                fields["duration_s"] = round((end - start).total_seconds(), 3)
+            except (KeyError, TypeError, ValueError):
+                fields["duration_s"] = None
+        return self.update(status=status, heartbeat=now, **fields)
+
+    @contextlib.contextmanager
+    def lifecycle(self, heartbeat_seconds: float = HEARTBEAT_SECONDS) -> Iterator[RunDir]:
+        """Keep the heartbeat fresh while the block runs; then completed (unless the block set a
+        final status itself), interrupted on Ctrl-C, failed on any other exception."""
+        stop = threading.Event()
+
+        def beat() -> None:
+            while not stop.wait(heartbeat_seconds):
+                with contextlib.suppress(NnhwError, OSError):
+                    self.heartbeat()
+
+        thread = threading.Thread(target=beat, name=f"heartbeat-{self.id}", daemon=True)
+        thread.start()
+        try:
+            yield self
+        except KeyboardInterrupt:
+            stop.set()
+            self.finish("interrupted")
+            raise
+        except BaseException as exc:
+            stop.set()
+            self.finish("failed", error=f"{type(exc).__name__}: {exc}")
+            raise
+        else:
+            stop.set()
+            if self.run_json().get("status") == "running":
+                self.finish("completed")
+        finally:
+            stop.set()
+            thread.join()
+
+    # -- tables, figures, files -------------------------------------------------------------
+    def write_table(self, name: str, df: pd.DataFrame) -> None:
+        """tables/<name>.csv (floats written exactly) and tables/<name>.md beside it."""
+        from nnhw.experiments.reporting.html import markdown_table
+
+        atomic_write_text(self.path / "tables" / f"{name}.csv", df.to_csv(index=False))
+        atomic_write_text(self.path / "tables" / f"{name}.md", markdown_table(df) + "\n")
+
+    def read_tables(self) -> dict[str, pd.DataFrame]:
+        """Every tables/<name>.csv, by name (sorted); floats round-trip exactly."""
+        import pandas as pd
+
+        tables = {}
+        for file in sorted((self.path / "tables").glob("*.csv")):
+            try:
+                tables[file.stem] = pd.read_csv(file)
+            except pd.errors.EmptyDataError:
+                tables[file.stem] = pd.DataFrame()
+            except (OSError, ValueError, pd.errors.ParserError) as exc:
+                raise NnhwError(f"{file}: unreadable table ({exc})") from None
+        return tables
+
+    def write_figure(self, name: str, fig: Figure) -> None:
+        """plots/<name>.png and plots/<name>.svg with deterministic bytes; closes the figure."""
+        from nnhw.experiments.reporting.plotting import close_figure, figure_bytes
+
+        try:
+            png, svg = figure_bytes(fig)
+        finally:
+            close_figure(fig)
+        atomic_write_bytes(self.path / "plots" / f"{name}.png", png)
+        atomic_write_bytes(self.path / "plots" / f"{name}.svg", svg)
+
+    def write_json(self, relpath: str, obj: Any) -> None:
+        atomic_write_text(self.path / relpath, dumps_json(obj))
+
+    def write_text(self, relpath: str, text: str) -> None:
+        atomic_write_text(self.path / relpath, text)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    except (OSError, OverflowError, ValueError):
+        return False
+    return True
+
+
+def run_status(path: Path) -> str:
+    """The run's status as a user should see it (see the module docstring)."""
+    try:
+        info = RunDir(Path(path)).run_json()
+    except NnhwError:
+        return "broken"
+    status = info.get("status")
+    if not isinstance(status, str) or status not in STATUSES:
+        return "broken"
+    if status != "running":
+        return status
+    if info.get("host") == socket.gethostname():
+        pid = info.get("pid")
+        return "running" if isinstance(pid, int) and _pid_alive(pid) else "interrupted"
+    try:
+        beat = datetime.fromisoformat(str(info.get("heartbeat")))
+        age = (datetime.now().astimezone() - beat).total_seconds()
+    except (TypeError, ValueError):
+        return "interrupted"
+    return "running" if age < STALE_SECONDS else "interrupted"
