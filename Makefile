@@ -5,8 +5,15 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 RUN_ARGS ?=
+# mypy reads the installed nnhw.* modules (real types through the strict editable install).
+TYPED := -p nnhw.core -p nnhw.experiments.runs -p nnhw.experiments.reporting \
+         -p nnhw.experiments.data -p nnhw.experiments.api
+FAST_TESTS := tests/core tests/test_layout.py tests/experiments/test_config.py \
+              tests/experiments/test_validate.py tests/experiments/test_data_io.py \
+              tests/experiments/test_rundir.py tests/experiments/test_plotting.py \
+              tests/cli/test_train_errors.py
 
-.PHONY: run test lint bench clean
+.PHONY: run test test-fast lint bench clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "nnhw needs Python 3.11 or newer")'
@@ -39,13 +46,17 @@ run: $(VENV)/.installed
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy core
+	$(BIN)/mypy $(TYPED)
 
 test: lint
 	$(BIN)/pytest
+
+# The fast tests (core, parsing, file formats, layout), under a minute: the loop while working.
+test-fast: $(VENV)/.installed-test
+	$(BIN)/pytest $(FAST_TESTS)
 
 bench: $(VENV)/.installed-bench
 	$(BIN)/python tests/benchmarks/bench.py
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) build .mypy_cache .ruff_cache .pytest_cache

@@ -1,6 +1,6 @@
 """`nnhw batch-scaling`: how the gradient scales with the batch size. Parses the options, builds
-experiments.batch_scaling.Config (options given > --config file > defaults) and hands it to the
-runner. Only typer and the standard library are imported at module level.
+experiments.batch_scaling.config.Config (options given > --config file > defaults) and hands it to
+the runner. Only typer and the standard library are imported at module level.
 """
 
 from __future__ import annotations
@@ -8,24 +8,19 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
+
 from nnhw.cli.common import (
-    DEFAULT_OUT,
-    ConfigOption,
-    DaskOption,
-    JsonOption,
-    KeepGoingOption,
-    OutOption,
-    QuietOption,
-    ResumeOption,
+    RunOptions,
     SeedOption,
-    WorkersOption,
     option,
     parse_list,
     resolve_config,
     run_study,
+    sweep_command,
 )
 
 
+@sweep_command
 def batch_scaling(
     ctx: typer.Context,
     task: Annotated[
@@ -95,15 +90,9 @@ def batch_scaling(
             "typical factor (> 1). Default: 1.5.",
         ),
     ] = None,
-    workers: WorkersOption = 1,
-    dask: DaskOption = None,
-    resume: ResumeOption = None,
-    keep_going: KeepGoingOption = True,
     seed: SeedOption = None,
-    out: OutOption = DEFAULT_OUT,
-    config: ConfigOption = None,
-    quiet: QuietOption = False,
-    json_out: JsonOption = False,
+    *,
+    run: RunOptions,
 ) -> None:
     """How the gradient scales with the batch size, and what it means for training.
 
@@ -125,7 +114,8 @@ def batch_scaling(
       nnhw batch-scaling --samples 1024 --batch-sizes 1,4,16,64,256,1024 --workers 2
       nnhw batch-scaling --config results/<run>/config.toml   # repeats a run exactly
     """
-    from nnhw.experiments.batch_scaling import compute as study
+    # here, not at the top: `nnhw --help` imports every command module and should load no study
+    from nnhw.experiments.batch_scaling.config import COMMAND, Config
 
     values = {
         "task": task, "samples": samples, "minibatches": minibatches,
@@ -135,6 +125,5 @@ def batch_scaling(
         "batch_sizes": None if batch_sizes is None
         else parse_list(batch_sizes, "--batch-sizes", cast=int),
     }  # fmt: skip
-    cfg = resolve_config(ctx, study.COMMAND, study.Config, values, config)
-    run_study(study.COMMAND, cfg, out=out, quiet=quiet, json_out=json_out, workers=workers,
-              dask=dask, resume=resume, keep_going=keep_going)  # fmt: skip
+    cfg = resolve_config(ctx, COMMAND, Config, values, run.config)
+    run_study(COMMAND, cfg, run)

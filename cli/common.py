@@ -1,14 +1,26 @@
 """What every computing command shares: option aliases, list parsing, config resolution, and
 `run_study` (progress, summary, --json, exit codes).
 
-Commands declare options with the aliases (`out: OutOption = DEFAULT_OUT`, `seed: SeedOption =
-None`, ...), turn their options into the study's field values, call `resolve_config` (precedence:
-options given on the command line > the --config file > the dataclass defaults) and hand the
-config to `run_study`. Only typer and the standard library are imported at module level.
+A command declares its study's own options, takes the options every run shares through one of
+two decorators, turns its options into the study's field values, calls `resolve_config`
+(precedence: options given on the command line > the --config file > the dataclass defaults) and
+hands the config to `run_study`:
+
+    @sweep_command                      # or @run_command for a study without sweep cells
+    def compare_activations(ctx: typer.Context, seeds: ..., *, run: RunOptions) -> None:
+        cfg = resolve_config(ctx, COMMAND, Config, values, run.config)
+        run_study(COMMAND, cfg, run)
+
+`run_command` adds --out, --config, --quiet and --json; `sweep_command` adds --workers, --dask,
+--resume and --keep-going/--fail-fast as well. Both collect them into one `RunOptions`. Only
+typer and the standard library are imported at module level.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import functools
+import inspect
 import json
 import sys
 from collections.abc import Callable, Iterable
@@ -16,6 +28,7 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
+
 from nnhw.core.errors import NnhwError
 
 T = TypeVar("T")
@@ -51,6 +64,64 @@ KeepGoingOption = Annotated[
     bool,
     typer.Option("--keep-going/--fail-fast", help="Record a failing cell and go on, or stop."),
 ]
+
+
+@dataclasses.dataclass(frozen=True)
+class RunOptions:
+    """The options every computing command shares (see the module docstring)."""
+
+    out: Path = DEFAULT_OUT
+    config: Path | None = None
+    quiet: bool = False
+    json_out: bool = False
+    workers: int = 1
+    dask: str | None = None
+    resume: Path | None = None
+    keep_going: bool = True
+
+
+_RUN_PARAMS = {
+    "out": (OutOption, DEFAULT_OUT),
+    "config": (ConfigOption, None),
+    "quiet": (QuietOption, False),
+    "json_out": (JsonOption, False),
+}
+_SWEEP_PARAMS = {
+    "workers": (WorkersOption, 1),
+    "dask": (DaskOption, None),
+    "resume": (ResumeOption, None),
+    "keep_going": (KeepGoingOption, True),
+}
+
+
+def _with_options(func: Callable[..., None], params: dict[str, tuple[Any, Any]]) -> Any:
+    """`func` (which takes `run: RunOptions` as a keyword) as a Typer command whose signature
+    ends with the shared options; their values arrive in `run`."""
+    sig = inspect.signature(func, eval_str=True)
+    own = [p for name, p in sig.parameters.items() if name != "run"]
+    extra = [
+        inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=hint)
+        for name, (hint, default) in params.items()
+    ]
+
+    @functools.wraps(func)
+    def command(*args: Any, **kwargs: Any) -> None:
+        shared = {name: kwargs.pop(name) for name in params}
+        func(*args, **kwargs, run=RunOptions(**shared))
+
+    command.__signature__ = sig.replace(parameters=[*own, *extra])  # type: ignore[attr-defined]
+    return command
+
+
+def run_command(func: Callable[..., None]) -> Any:
+    """Add --out, --config, --quiet and --json to a command (values in `run`)."""
+    return _with_options(func, _RUN_PARAMS)
+
+
+def sweep_command(func: Callable[..., None]) -> Any:
+    """Add the run options and the sweep options (--workers, --dask, --resume,
+    --keep-going/--fail-fast) to a command (values in `run`)."""
+    return _with_options(func, {**_RUN_PARAMS, **_SWEEP_PARAMS})
 
 
 def option(field: str, metavar: str, help: str) -> Any:
@@ -114,8 +185,8 @@ def resolve_config(
     """`Config` from the options given explicitly, then the config file, then the defaults.
     Keys of `cli_values` are both the command's parameter names and the Config's field names;
     values are already converted to the field types."""
-    import dataclasses
 
+    # Imported when the command runs, not at start-up: `nnhw --help` stays fast
     from nnhw.experiments.runs.configfile import check_mapping, read_config_file
 
     merged: dict[str, Any] = {}
@@ -139,6 +210,7 @@ class _RichProgress:
     """A progress factory drawing rich bars on stderr; `stop()` when the run ends."""
 
     def __init__(self) -> None:
+        # rich only when progress is shown on a terminal
         from rich.console import Console
         from rich.progress import (
             BarColumn,
@@ -180,11 +252,13 @@ class _RichProgress:
 def _summary_table(outcome: Any) -> Any:
     """The run's metrics (cli.summary: per-group numbers pivoted into one table), else its
     `summary` table (first 20 rows)."""
-    from nnhw.cli.summary import metrics_tables
-    from nnhw.experiments.reporting.html import format_value
+    # Imported once a run has finished, not at start-up: `nnhw --help` stays fast
     from rich.console import Group
     from rich.markup import escape
     from rich.table import Table
+
+    from nnhw.cli.summary import metrics_tables
+    from nnhw.experiments.reporting.html import format_value
 
     if outcome.metrics:
         return Group(*metrics_tables(outcome.metrics))
@@ -202,36 +276,27 @@ def _summary_table(outcome: Any) -> Any:
     return table
 
 
-def run_study(
-    command: str,
-    config: Any,
-    *,
-    out: Path,
-    quiet: bool,
-    json_out: bool,
-    workers: int = 1,
-    dask: str | None = None,
-    resume: Path | None = None,
-    keep_going: bool = True,
-) -> None:
+def run_study(command: str, config: Any, run: RunOptions) -> None:
     """Run the study, show progress (stderr), then the summary or the JSON line; exit with the
     run's code (raises typer.Exit)."""
+    # Imported when the command runs, not at start-up: `nnhw --help` stays fast
+    from rich.console import Console
+
     from nnhw.experiments.runs.context import SweepOptions, no_progress
     from nnhw.experiments.runs.rundir import dumps_json
     from nnhw.experiments.runs.runner import execute
-    from rich.console import Console
 
-    show = not quiet and sys.stderr.isatty()
+    show = not run.quiet and sys.stderr.isatty()
     bars = _RichProgress() if show else None
     argv = list(_ARGV) or [command]
     try:
         outcome = execute(
             command,
             config,
-            out=out,
+            out=run.out,
             argv=argv,
-            resume=resume,
-            sweep=SweepOptions(workers=workers, dask=dask, keep_going=keep_going),
+            resume=run.resume,
+            sweep=SweepOptions(workers=run.workers, dask=run.dask, keep_going=run.keep_going),
             progress=bars if bars is not None else no_progress,
         )
     except KeyboardInterrupt:  # escaped the runner (e.g. before the run directory existed)
@@ -252,7 +317,7 @@ def run_study(
         print(f"nnhw: warning: {outcome.headline}", file=sys.stderr)
     elif outcome.exit_code == 1 and outcome.message:
         print(f"nnhw: error: {outcome.message}", file=sys.stderr)
-    if json_out:
+    if run.json_out:
         payload = {
             "run_dir": str(path),
             "status": outcome.status,

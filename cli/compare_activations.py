@@ -11,21 +11,15 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
+
 from nnhw.cli.common import (
-    DEFAULT_OUT,
-    ConfigOption,
-    DaskOption,
-    JsonOption,
-    KeepGoingOption,
-    OutOption,
-    QuietOption,
-    ResumeOption,
+    RunOptions,
     SeedOption,
-    WorkersOption,
     option,
     parse_list,
     resolve_config,
     run_study,
+    sweep_command,
 )
 
 # The choices as the help shows them; each must equal its core registry (tested).
@@ -39,6 +33,7 @@ HELP_CHOICES = {
 PRESET = "Default: the task preset's."
 
 
+@sweep_command
 def compare_activations(
     ctx: typer.Context,
     task: Annotated[
@@ -127,14 +122,8 @@ def compare_activations(
         option("timing-repeats", "N", "Repeats of each timing measurement. Default: 15."),
     ] = None,
     seed: SeedOption = None,
-    workers: WorkersOption = 1,
-    dask: DaskOption = None,
-    resume: ResumeOption = None,
-    keep_going: KeepGoingOption = True,
-    out: OutOption = DEFAULT_OUT,
-    config: ConfigOption = None,
-    quiet: QuietOption = False,
-    json_out: JsonOption = False,
+    *,
+    run: RunOptions,
 ) -> None:
     """Train the same net with each hidden activation over several seeds and compare.
 
@@ -161,7 +150,8 @@ def compare_activations(
       nnhw compare-activations --seeds 20 --workers 2
       nnhw compare-activations --resume results/<run>   # after Ctrl-C
     """
-    from nnhw.experiments.compare_activations import compute as study
+    # Imported when the command runs, not at start-up: `nnhw --help` stays fast
+    from nnhw.experiments.compare_activations.config import COMMAND, Config
 
     values = {
         "task": task,
@@ -183,15 +173,5 @@ def compare_activations(
         "hidden": None if hidden is None else parse_list(hidden, "--hidden", cast=int),
         "depths": None if depths is None else parse_list(depths, "--depths", cast=int),
     }
-    cfg = resolve_config(ctx, study.COMMAND, study.Config, values, config)
-    run_study(
-        study.COMMAND,
-        cfg,
-        out=out,
-        quiet=quiet,
-        json_out=json_out,
-        workers=workers,
-        dask=dask,
-        resume=resume,
-        keep_going=keep_going,
-    )
+    cfg = resolve_config(ctx, COMMAND, Config, values, run.config)
+    run_study(COMMAND, cfg, run)

@@ -11,6 +11,7 @@ Example blocks in the docstrings start with a \\b line so Click keeps their line
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Annotated
 
@@ -74,6 +75,9 @@ def _error(message: str) -> None:
 def main(argv: list[str] | None = None) -> None:
     """Run the app; turn NnhwError and usage errors into one line and exit code 2."""
     args = sys.argv[1:] if argv is None else argv
+    # The command line draws into files only: Matplotlib's Agg backend, chosen here and not by
+    # the library (importing nnhw.experiments leaves a notebook's backend alone).
+    os.environ.setdefault("MPLBACKEND", "Agg")
     common.set_argv(args)  # run.json records the command as typed
     try:
         code = app(args=args, prog_name="nnhw", standalone_mode=False)

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+
 from nnhw.cli.common import DEFAULT_OUT
 
 OutOption = Annotated[
@@ -38,6 +39,7 @@ def report(
       nnhw report 20261126-1118                  # a run id or unique prefix under --out
       nnhw report 20261126-1118 --out /tmp/nnhw-runs
     """
+    # Imported when the command runs, not at start-up: `nnhw --help` stays fast
     from nnhw.experiments.runs.catalog import find_run
     from nnhw.experiments.runs.rundir import run_status
     from nnhw.experiments.runs.runner import rebuild

@@ -11,13 +11,16 @@ process is gone), never an error. IDs may be abbreviated to a unique prefix.
 from __future__ import annotations
 
 import json
+import shlex
 import sys
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+
 from nnhw.cli.common import DEFAULT_OUT
+from nnhw.core.errors import NnhwError
 
 OutOption = Annotated[
     Path, typer.Option("--out", metavar="DIR", help="Folder holding the run directories.")
@@ -70,11 +73,13 @@ def runs(ctx: typer.Context, out: OutOption = DEFAULT_OUT, json_out: JsonOption 
     """
     if ctx.invoked_subcommand is not None:
         return
-    from nnhw.experiments.runs.catalog import list_runs
+    # Imported when the command runs, not at start-up: `nnhw --help` stays fast
     from rich import box
     from rich.console import Console
     from rich.markup import escape
     from rich.table import Table
+
+    from nnhw.experiments.runs.catalog import list_runs
 
     entries = list_runs(out)
     if json_out:
@@ -114,6 +119,7 @@ _COLUMNS = ("id", "command", "status", "started", "duration")
 def _print_stacked(console: Any, out: Path, rows: list[tuple[str, ...]]) -> None:
     """The listing for a narrow terminal: one line of facts per run, its headline indented below
     (the id already ends with the command, so the command is only added when it does not)."""
+    # rich only when a run is shown
     from rich.padding import Padding
     from rich.text import Text
 
@@ -144,12 +150,13 @@ def show(
       nnhw runs show results/20261126-111859-train
       nnhw runs show 20261126-1118 --out /tmp/nnhw-runs
     """
-    from nnhw.core.errors import NnhwError
-    from nnhw.experiments.reporting.html import format_value
-    from nnhw.experiments.runs import catalog
+    # Imported when the command runs, not at start-up: `nnhw --help` stays fast
     from rich.console import Console
     from rich.markup import escape
     from rich.table import Table
+
+    from nnhw.experiments.reporting.html import format_value
+    from nnhw.experiments.runs import catalog
 
     path = catalog.find_run(out, run_id)
     console = Console(highlight=False)
@@ -163,8 +170,6 @@ def show(
         raise typer.Exit(1) from None
     argv = run.info.get("argv") or []
     if argv:
-        import shlex
-
         console.print(escape("command: nnhw " + shlex.join(map(str, argv))), soft_wrap=True)
     settings = Table(title="Settings", title_justify="left", show_header=False)
     settings.add_column("setting")
@@ -207,7 +212,7 @@ def compare(
       nnhw runs compare ID ID ID --to md > comparison.md
       nnhw runs compare ID ID --to csv --out /tmp/nnhw-runs
     """
-    from nnhw.core.errors import NnhwError
+    # Imported when the command runs, not at start-up: `nnhw --help` stays fast
     from nnhw.experiments.reporting.html import format_value, markdown_table
     from nnhw.experiments.runs import catalog
 
@@ -219,6 +224,7 @@ def compare(
     elif to is To.md:
         sys.stdout.write(markdown_table(df) + "\n")
     else:
+        # rich only for a terminal table
         from rich.console import Console
         from rich.markup import escape
         from rich.table import Table

@@ -1,7 +1,7 @@
 """`nnhw softmax-stability`: softmax overflow and underflow across precisions, against an exact
-reference. Parses the options, builds experiments.softmax_stability.Config (options given >
---config file > defaults) and hands it to the runner. Only typer and the standard library are
-imported at module level.
+reference. Parses the options, builds experiments.softmax_stability.config.Config (options
+given > --config file > defaults) and hands it to the runner. Only typer and the standard library
+are imported at module level.
 """
 
 from __future__ import annotations
@@ -9,24 +9,19 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
+
 from nnhw.cli.common import (
-    DEFAULT_OUT,
-    ConfigOption,
-    DaskOption,
-    JsonOption,
-    KeepGoingOption,
-    OutOption,
-    QuietOption,
-    ResumeOption,
+    RunOptions,
     SeedOption,
-    WorkersOption,
     option,
     parse_list,
     resolve_config,
     run_study,
+    sweep_command,
 )
 
 
+@sweep_command
 def softmax_stability(
     ctx: typer.Context,
     dtypes: Annotated[
@@ -68,15 +63,9 @@ def softmax_stability(
         int | None,
         option("rows", "N", "Rows of logits per point (>= 1; each costs mpmath time). Default: 8."),
     ] = None,
-    workers: WorkersOption = 1,
-    dask: DaskOption = None,
-    resume: ResumeOption = None,
-    keep_going: KeepGoingOption = True,
     seed: SeedOption = None,
-    out: OutOption = DEFAULT_OUT,
-    config: ConfigOption = None,
-    quiet: QuietOption = False,
-    json_out: JsonOption = False,
+    *,
+    run: RunOptions,
 ) -> None:
     """Softmax overflow and underflow across precisions, against an exact reference.
 
@@ -98,8 +87,10 @@ def softmax_stability(
       nnhw softmax-stability --formulas naive,max-shifted --rows 32
       nnhw softmax-stability --config results/<run>/config.toml
     """
-    from nnhw.experiments.softmax_stability import compute as study
+    # imported here, not at the top: the study's modules import NumPy and mpmath, which
+    # `nnhw --help` never needs
     from nnhw.experiments.softmax_stability import measure as sm
+    from nnhw.experiments.softmax_stability.config import COMMAND, Config
 
     def names(value: str | None, option: str, choices: tuple[str, ...]) -> tuple[str, ...] | None:
         return None if value is None else parse_list(value, option, choices=choices)
@@ -115,15 +106,5 @@ def softmax_stability(
         "rows": rows,
         "seed": seed,
     }
-    cfg = resolve_config(ctx, study.COMMAND, study.Config, values, config)
-    run_study(
-        study.COMMAND,
-        cfg,
-        out=out,
-        quiet=quiet,
-        json_out=json_out,
-        workers=workers,
-        dask=dask,
-        resume=resume,
-        keep_going=keep_going,
-    )
+    cfg = resolve_config(ctx, COMMAND, Config, values, run.config)
+    run_study(COMMAND, cfg, run)

@@ -42,9 +42,11 @@ def pivot(metrics: dict[str, Any]) -> tuple[list[str], dict[str, dict[str, Any]]
 
 def metrics_tables(metrics: dict[str, Any]) -> list[Any]:
     """Rich tables for `metrics`: the pivoted one (if any), then the key/value one (if any)."""
-    from nnhw.experiments.reporting.html import format_value
+    # rich and the report helpers only once a run has finished
     from rich.markup import escape
     from rich.table import Table
+
+    from nnhw.experiments.reporting.html import format_value
 
     def cell(value: Any) -> str:
         text = format_value(value)

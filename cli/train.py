@@ -12,16 +12,14 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+
 from nnhw.cli.common import (
-    DEFAULT_OUT,
-    ConfigOption,
-    JsonOption,
-    OutOption,
-    QuietOption,
+    RunOptions,
     SeedOption,
     option,
     parse_list,
     resolve_config,
+    run_command,
     run_study,
 )
 from nnhw.core.errors import NnhwError
@@ -40,6 +38,7 @@ HELP_CHOICES = {
 PRESET = "Default: the task preset's."
 
 
+@run_command
 def train(
     ctx: typer.Context,
     task: Annotated[
@@ -146,10 +145,8 @@ def train(
         ),
     ] = None,
     seed: SeedOption = None,
-    out: OutOption = DEFAULT_OUT,
-    config: ConfigOption = None,
-    quiet: QuietOption = False,
-    json_out: JsonOption = False,
+    *,
+    run: RunOptions,
 ) -> None:
     """Train one net and write its run directory: history, plots, report.
 
@@ -171,6 +168,7 @@ def train(
       nnhw train --task regression --optimizer sgd --lr 1e3   # diverges
       nnhw train --config results/<run>/config.toml   # repeats a run exactly
     """
+    # Imported when the command runs, not at start-up: `nnhw --help` stays fast
     from nnhw.experiments.train.compute import prepare
     from nnhw.experiments.train.config import COMMAND, Config
 
@@ -184,7 +182,7 @@ def train(
         "csv": None if csv is None else str(csv.expanduser().resolve()),
         "hidden": None if hidden is None else parse_list(hidden, "--hidden", cast=int),
     }  # fmt: skip
-    cfg = resolve_config(ctx, COMMAND, Config, values, config)
+    cfg = resolve_config(ctx, COMMAND, Config, values, run.config)
     if momentum is not None and cfg.optimizer != "sgd":
         raise NnhwError(f"--momentum applies to --optimizer sgd only, not {cfg.optimizer}")
     leaky = "leaky-relu" in (cfg.activation, cfg.output_activation)
@@ -194,4 +192,4 @@ def train(
             f"{cfg.output_activation}"
         )
     prepare(cfg)  # a bad CSV or split is reported before any run directory exists
-    run_study(COMMAND, cfg, out=out, quiet=quiet, json_out=json_out)
+    run_study(COMMAND, cfg, run)

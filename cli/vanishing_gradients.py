@@ -1,6 +1,6 @@
 """`nnhw vanishing-gradients`: gradient flow against depth, activation and initialisation. Parses
-the options, builds experiments.vanishing_gradients.Config (options given > --config file >
-defaults) and hands it to the runner. Only typer and the standard library are imported at
+the options, builds experiments.vanishing_gradients.config.Config (options given > --config
+file > defaults) and hands it to the runner. Only typer and the standard library are imported at
 module level.
 """
 
@@ -9,24 +9,19 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
+
 from nnhw.cli.common import (
-    DEFAULT_OUT,
-    ConfigOption,
-    DaskOption,
-    JsonOption,
-    KeepGoingOption,
-    OutOption,
-    QuietOption,
-    ResumeOption,
+    RunOptions,
     SeedOption,
-    WorkersOption,
     option,
     parse_list,
     resolve_config,
     run_study,
+    sweep_command,
 )
 
 
+@sweep_command
 def vanishing_gradients(
     ctx: typer.Context,
     depths: Annotated[
@@ -82,15 +77,9 @@ def vanishing_gradients(
         int | None,
         option("samples", "N", "Random nets (one input each) per dead-ReLU width. Default: 2000."),
     ] = None,
-    workers: WorkersOption = 1,
-    dask: DaskOption = None,
-    resume: ResumeOption = None,
-    keep_going: KeepGoingOption = True,
     seed: SeedOption = None,
-    out: OutOption = DEFAULT_OUT,
-    config: ConfigOption = None,
-    quiet: QuietOption = False,
-    json_out: JsonOption = False,
+    *,
+    run: RunOptions,
 ) -> None:
     """Gradient flow against depth, activation and initialisation, held against theory.
 
@@ -114,7 +103,8 @@ def vanishing_gradients(
       nnhw vanishing-gradients --depths 2,8,32 --width 128 --seeds 10 --workers 2
       nnhw vanishing-gradients --config results/<run>/config.toml   # repeats a run exactly
     """
-    from nnhw.experiments.vanishing_gradients import compute as study
+    # imported here, not at the top: the config pulls in NumPy, which `nnhw --help` never needs
+    from nnhw.experiments.vanishing_gradients.config import COMMAND, Config
 
     def ints(value: str | None, option: str) -> tuple[int, ...] | None:
         return None if value is None else parse_list(value, option, cast=int)
@@ -136,15 +126,5 @@ def vanishing_gradients(
         "samples": samples,
         "seed": seed,
     }
-    cfg = resolve_config(ctx, study.COMMAND, study.Config, values, config)
-    run_study(
-        study.COMMAND,
-        cfg,
-        out=out,
-        quiet=quiet,
-        json_out=json_out,
-        workers=workers,
-        dask=dask,
-        resume=resume,
-        keep_going=keep_going,
-    )
+    cfg = resolve_config(ctx, COMMAND, Config, values, run.config)
+    run_study(COMMAND, cfg, run)

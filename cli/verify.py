@@ -1,6 +1,6 @@
 """`nnhw verify`: every claim of the course's theory, tested, in one report. Parses the options,
-builds experiments.verify.Config (options given > --config file > defaults) and hands it to the
-runner. Only typer and the standard library are imported at module level.
+builds experiments.verify.config.Config (options given > --config file > defaults) and hands it
+to the runner. Only typer and the standard library are imported at module level.
 """
 
 from __future__ import annotations
@@ -8,18 +8,11 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from nnhw.cli.common import (
-    DEFAULT_OUT,
-    ConfigOption,
-    JsonOption,
-    OutOption,
-    QuietOption,
-    SeedOption,
-    resolve_config,
-    run_study,
-)
+
+from nnhw.cli.common import RunOptions, SeedOption, resolve_config, run_command, run_study
 
 
+@run_command
 def verify(
     ctx: typer.Context,
     thorough: Annotated[
@@ -40,10 +33,8 @@ def verify(
         ),
     ] = None,
     seed: SeedOption = None,
-    out: OutOption = DEFAULT_OUT,
-    config: ConfigOption = None,
-    quiet: QuietOption = False,
-    json_out: JsonOption = False,
+    *,
+    run: RunOptions,
 ) -> None:
     """Test every claim of the course's two-layer-net theory and write one report.
 
@@ -63,8 +54,9 @@ def verify(
       nnhw verify --thorough --seed 3
       nnhw verify --strict --quiet --json
     """
-    from nnhw.experiments.verify import compute as study
+    # Imported when the command runs, not at start-up: `nnhw --help` stays fast
+    from nnhw.experiments.verify.config import COMMAND, Config
 
     values = {"thorough": thorough, "strict": strict, "seed": seed}
-    cfg = resolve_config(ctx, study.COMMAND, study.Config, values, config)
-    run_study(study.COMMAND, cfg, out=out, quiet=quiet, json_out=json_out)
+    cfg = resolve_config(ctx, COMMAND, Config, values, run.config)
+    run_study(COMMAND, cfg, run)

@@ -19,6 +19,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
+
 from nnhw.core.errors import NnhwError
 
 Array = np.ndarray

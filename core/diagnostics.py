@@ -17,6 +17,7 @@ weight layers, (E, L) for the hidden layers. Nothing is recomputed but an elemen
 from __future__ import annotations
 
 import numpy as np
+
 from nnhw.core.mlp import MLP
 
 Array = np.ndarray

@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
+
 from nnhw.core.errors import NnhwError
 
 Array = np.ndarray

@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
+
 from nnhw.core.errors import NnhwError
 from nnhw.core.softmax import log_softmax
 

@@ -13,6 +13,7 @@ uses only its own gradient.
 from __future__ import annotations
 
 import numpy as np
+
 from nnhw.core.errors import NnhwError
 from nnhw.core.mlp import MLP
 

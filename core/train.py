@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from itertools import pairwise
 
 import numpy as np
+
 from nnhw.core import diagnostics
 from nnhw.core.losses import get_loss, get_loss_gradient
 from nnhw.core.mlp import MLP
@@ -102,7 +103,7 @@ def evaluate(
     value, d = fn(y_hat, data.Y_train, reduction)
     rec: dict[str, Array] = {"train_loss": value}
     rec[f"train_{metric}"] = _metric(y_hat, data.labels_train, data.Y_train)
-    model.backward(d)
+    model.backward(d, copy=False)  # the diagnostics read model.grads
     rec["grad_norm"] = diagnostics.grad_norms(model)
     rec["signal_norm"] = diagnostics.signal_norms(model)
     rec["dead_fraction"] = diagnostics.dead_fraction(model)
@@ -144,7 +145,8 @@ def train_epoch(
     parts = _member_parts(model, batch, threads)
 
     def step(net: MLP, x: Array, y: Array) -> None:
-        net.backward(gradient(net.forward(x), y, reduction), keep_deltas=False)
+        # copy=False: the optimiser reads the gradients in place, before the next step's backward
+        net.backward(gradient(net.forward(x), y, reduction), keep_deltas=False, copy=False)
 
     # One fancy-indexed gather per chunk of batches (at most about _GATHER_BYTES), then contiguous
     # slices: the same rows in the same order as a gather per step, in far fewer NumPy calls.

@@ -4,7 +4,7 @@
   the spread over minibatches (one standard deviation), the corrected noise model with the fitted
   |G|^2 and tr(Sigma) as lines, and B_simple (direct and fitted) marked.
 - sq_norm: E|g_B|^2 of the mean reduction against 1/B, one panel per phase, with standard errors,
-  the fitted line (the same for both models, see experiments.batch_scaling_fits) and the |G|^2
+  the fitted line (the same for both models, see experiments.batch_scaling.fits) and the |G|^2
   each model reads off it, beside |G|^2 from the per-example gradients.
 - training_loss: loss per epoch of the training study (geometric seed mean), a panel per
   reduction x lr rule, a line per batch size; diverged cells end in a cross, cut at 30 times the
@@ -16,9 +16,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import matplotlib as mpl
 import numpy as np
 import pandas as pd
 from matplotlib.ticker import FuncFormatter, MaxNLocator
+
 from nnhw.experiments.batch_scaling import fits
 from nnhw.experiments.reporting.plotting import PALETTE, new_figure
 
@@ -114,8 +116,6 @@ def sq_norm_figure(tables: dict[str, pd.DataFrame]) -> Figure:
 
 
 def _batch_colors(sizes: list[int]) -> dict[int, Any]:
-    import matplotlib as mpl  # only for the colour map
-
     cmap = mpl.colormaps["viridis"]
     return {b: cmap(i / max(1, len(sizes) - 1)) for i, b in enumerate(sizes)}
 

@@ -6,7 +6,7 @@ Tables read (written by experiments.batch_scaling.compute):
   sq_norm_std (norm = |g_B| over all parameters, one sample per sampled minibatch).
 - `noise`: per phase, n_samples N, grad_sq_norm |G|^2 and trace_sigma tr(Sigma) from the
   per-example gradients, b_simple_direct = tr(Sigma) / |G|^2.
-- `training_curves`, `training_members`: see experiments.batch_scaling_train.
+- `training_curves`, `training_members`: see experiments.batch_scaling.cells.
 
 The noise model (mean reduction, B examples drawn without replacement from N):
     E|g_B|^2 = |G|^2 + tr(Sigma) / B * (N - B) / (N - 1)
@@ -187,7 +187,7 @@ def training_summary(
 ) -> pd.DataFrame:
     """One row per cell (batch size x reduction x lr rule) of the training study.
 
-    diverged: more than half of the seeds diverged (experiments.batch_scaling_train's criterion).
+    diverged: more than half of the seeds diverged (experiments.batch_scaling.cells' criterion).
     curve_gap: the mean over epochs 1..T of |ln(L(t) / L_ref(t))|, L the seed-averaged loss
     (`seed_curves`) and L_ref that of the reference cell (mean reduction, fixed rule, smallest
     batch size): exp(curve_gap) is the typical factor between the two curves. An average, not a

@@ -12,10 +12,9 @@ Contract:
   every minibatch's gradient over all parameters, each from a real forward and backward pass.
 - `per_example_gradients(net, X, Y, loss)` is the (N, P) matrix of the gradients of the
   per-example losses l_i, defined so that the mean-reduction loss of a batch is (1/B) sum_i l_i.
-- `gradient_cell(params, seed)` is the sweep cell of one phase ("init" or "trained"): the tables
-  `gradients` (per reduction x batch size: mean and spread of |g_B| and |g_B|^2) and `noise`
-  (|G|^2, tr(Sigma), B_simple from the per-example gradients). Minibatches of phase p and batch
-  size B come from stream(seed, SAMPLING, p, B), so they do not depend on the other sizes.
+- `noise_statistics(G_examples)`: |G|^2, tr(Sigma) and B_simple from those gradients.
+- `stream(seed, NAME, *index)`: the named random streams (DATA, INIT, ORDER, SAMPLING, PRETRAIN)
+  under the root seed, which the sweep cells (experiments.batch_scaling.cells) share.
 
 How: the minibatches run on the MLP's ensemble axis. The net is replicated into M identical
 members and member m gets minibatch m (x of shape (M, B, d)), so one vectorised forward and
@@ -28,10 +27,9 @@ examples.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
-import pandas as pd
+
 from nnhw.core.data import Standardizer, make_dataset, targets
 from nnhw.core.losses import get_loss
 from nnhw.core.mlp import MLP
@@ -157,7 +155,8 @@ def minibatch_sq_norms(
         rep = replicate(net, rows.shape[0])
         y_hat = rep.forward(X[rows])
         for reduction in ("sum", "mean"):
-            rep.backward(fn(y_hat, Y[rows], reduction)[1])  # the forward cache serves both
+            # the forward cache serves both reductions
+            rep.backward(fn(y_hat, Y[rows], reduction)[1], copy=False)
             out[reduction].append(member_sq_norms(rep))
     return {r: np.concatenate(v) for r, v in out.items()}
 
@@ -167,7 +166,7 @@ def minibatch_gradients(
 ) -> Array:
     """(M, P): the flat gradient of each minibatch `rows[m]` (M, B) under `reduction`."""
     rep = replicate(net, rows.shape[0])
-    rep.backward(get_loss(loss)(rep.forward(X[rows]), Y[rows], reduction)[1])
+    rep.backward(get_loss(loss)(rep.forward(X[rows]), Y[rows], reduction)[1], copy=False)
     return np.concatenate([rep.grads[n].reshape(rep.members, -1) for n in rep.names], axis=1)
 
 
@@ -198,36 +197,3 @@ def noise_statistics(G_examples: Array) -> dict[str, float]:
         "example_sq_norm": float(np.einsum("np,np->", G_examples, G_examples) / len(G_examples)),
         "b_simple_direct": trace / g2 if g2 > 0 else float("inf"),
     }
-
-
-PHASES: tuple[str, ...] = ("init", "trained")
-
-
-def gradient_cell(params: dict[str, Any], seed: np.random.SeedSequence) -> dict[str, pd.DataFrame]:
-    """Measure one phase: every batch size, both reductions, and the per-example statistics."""
-    root, phase = int(params["root_seed"]), str(params["phase"])
-    prob = build_problem(str(params["task"]), int(params["n_samples"]), root)
-    if phase == "trained":
-        prob = pretrain(prob, int(params["pretrain_epochs"]), root)
-    M = int(params["minibatches"])
-    rows = []
-    for B in params["batch_sizes"]:
-        rng = stream(root, SAMPLING, PHASES.index(phase), int(B))
-        sq = minibatch_sq_norms(prob.net, prob.X, prob.Y, prob.loss, int(B), M, rng)
-        for reduction in ("sum", "mean"):
-            norm = np.sqrt(sq[reduction])
-            rows.append({
-                "phase": phase, "reduction": reduction, "batch_size": int(B), "minibatches": M,
-                "norm_mean": norm.mean(), "norm_std": norm.std(ddof=1),
-                "sq_norm_mean": sq[reduction].mean(), "sq_norm_std": sq[reduction].std(ddof=1),
-            })  # fmt: skip
-    G_examples = per_example_gradients(prob.net, prob.X, prob.Y, prob.loss)
-    full = minibatch_gradients(prob.net, prob.X, prob.Y, prob.loss, np.arange(prob.n_samples)[None],
-                               "mean")[0]  # fmt: skip
-    value, _ = get_loss(prob.loss)(prob.net.forward(prob.X), prob.Y, "mean")
-    noise = {
-        "phase": phase, "n_samples": prob.n_samples, "n_params": G_examples.shape[1],
-        "train_loss": float(value[0]), "full_batch_sq_norm": float(full @ full),
-        **noise_statistics(G_examples),
-    }  # fmt: skip
-    return {"gradients": pd.DataFrame(rows), "noise": pd.DataFrame([noise])}

@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
 from nnhw.core.data import make_dataset
 from nnhw.core.mlp import MLP
 from nnhw.core.optim import make_optimizer

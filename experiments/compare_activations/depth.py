@@ -23,6 +23,7 @@
 from __future__ import annotations
 
 import pandas as pd
+
 from nnhw.experiments.compare_activations.cells import with_depth
 
 Tables = dict[str, pd.DataFrame]

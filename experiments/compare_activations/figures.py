@@ -28,6 +28,7 @@ import matplotlib.ticker
 import numpy as np
 import pandas as pd
 from matplotlib.lines import Line2D
+
 from nnhw.experiments.compare_activations.depth import at_depth, depths_of, ensure_depth
 from nnhw.experiments.reporting.plotting import (
     PALETTE,

@@ -20,27 +20,18 @@ and a verdict computed from those numbers:
 from __future__ import annotations
 
 import itertools
-from typing import Any
 
 import numpy as np
 import pandas as pd
+
 from nnhw.experiments.compare_activations.depth import at_depth, depths_of, ensure_depth
+from nnhw.experiments.reporting.numbers import number
 from nnhw.experiments.reporting.report import Finding
 
 Tables = dict[str, pd.DataFrame]
 COLLAPSE_TOL = 1e-9
 METRIC_TOL = 0.02
 COST_MARGIN = 1.05
-
-
-def fmt(x: Any) -> str:
-    """A number as findings quote it: 3 significant digits, integers whole."""
-    x = float(x)
-    if not np.isfinite(x):
-        return "n/a"
-    if x.is_integer() and abs(x) < 1e6:
-        return str(int(x))
-    return f"{x:.3g}"
 
 
 def metric_name(summary: pd.DataFrame) -> str:
@@ -54,10 +45,10 @@ def best_text(summary: pd.DataFrame, column: str) -> str:
         return "none"
     top = np.nanmax(values)
     # a tie as the reader sees it: equal to the quoted 3 significant digits
-    names = [str(a) for a, v in zip(summary["activation"], values) if fmt(v) == fmt(top)]
+    names = [str(a) for a, v in zip(summary["activation"], values) if number(v) == number(top)]
     if len(names) == 1:
         return names[0]
-    return ("all" if len(names) == len(values) else ", ".join(names)) + f" tie at {fmt(top)}"
+    return ("all" if len(names) == len(values) else ", ".join(names)) + f" tie at {number(top)}"
 
 
 def _row(summary: pd.DataFrame, act: str) -> pd.Series | None:
@@ -69,7 +60,7 @@ def _epochs(row: pd.Series) -> str:
     if int(row["reached"]) == 0:
         return "never"
     seeds = f"{int(row['reached'])} of {int(row['seeds'])} seeds"
-    return f"in {fmt(row['epochs_to_target'])} epochs ({seeds})"
+    return f"in {number(row['epochs_to_target'])} epochs ({seeds})"
 
 
 def _faster(a: pd.Series, b: pd.Series) -> bool:
@@ -86,9 +77,9 @@ def speed_finding(s: pd.DataFrame) -> Finding | None:
     depth = int(relu["depth"])
     text = (
         f"With {depth} hidden layer{'s' if depth > 1 else ''}, ReLU reached the target "
-        f"training loss {fmt(relu['target_loss'])} {_epochs(relu)}, sigmoid {_epochs(sig)}; "
-        f"final training loss {fmt(relu['final_train_loss'])} against "
-        f"{fmt(sig['final_train_loss'])}."
+        f"training loss {number(relu['target_loss'])} {_epochs(relu)}, sigmoid {_epochs(sig)}; "
+        f"final training loss {number(relu['final_train_loss'])} against "
+        f"{number(sig['final_train_loss'])}."
     )
     claim = "ReLU trains faster than sigmoid in deeper nets (1.3(b))."
     if depth == 1:  # a measurement, but not a test of the claim: it is about deeper nets
@@ -105,14 +96,14 @@ def vanishing_finding(s: pd.DataFrame) -> Finding | None:
     if relu is None or sig is None:
         return None
     text = (
-        f"The first layer's weight gradient was {fmt(sig['grad_ratio_init'])} times the last "
-        f"layer's for sigmoid at initialisation and {fmt(sig['grad_ratio'])} over training "
-        f"(geometric mean), against {fmt(relu['grad_ratio_init'])} and "
-        f"{fmt(relu['grad_ratio'])} for ReLU"
+        f"The first layer's weight gradient was {number(sig['grad_ratio_init'])} times the last "
+        f"layer's for sigmoid at initialisation and {number(sig['grad_ratio'])} over training "
+        f"(geometric mean), against {number(relu['grad_ratio_init'])} and "
+        f"{number(relu['grad_ratio'])} for ReLU"
     )
     tanh = _row(s, "tanh")
     if tanh is not None:
-        text += f" and {fmt(tanh['grad_ratio_init'])} and {fmt(tanh['grad_ratio'])} for tanh"
+        text += f" and {number(tanh['grad_ratio_init'])} and {number(tanh['grad_ratio'])} for tanh"
     text += f" (depth {int(relu['depth'])})."
     at_init = sig["grad_ratio_init"] < relu["grad_ratio_init"]
     training = sig["grad_ratio"] < relu["grad_ratio"]
@@ -135,12 +126,12 @@ def dead_finding(s: pd.DataFrame) -> Finding | None:
     leaky, relu = _row(s, "leaky-relu"), _row(s, "relu")
     if leaky is None:
         return None
-    peak = fmt(leaky["dead_fraction_peak"])
+    peak = number(leaky["dead_fraction_peak"])
     text = f"LeakyReLU's largest dead-unit fraction over training was {peak}"
     if relu is not None:
         text += (
-            f"; ReLU's was {fmt(relu['dead_fraction_peak'])} "
-            f"({fmt(relu['dead_fraction'])} at the end)"
+            f"; ReLU's was {number(relu['dead_fraction_peak'])} "
+            f"({number(relu['dead_fraction'])} at the end)"
         )
         if float(relu["dead_fraction_peak"]) == 0:
             text += ", so no ReLU unit died here either (a negative --bias-shift provokes it)"
@@ -153,13 +144,13 @@ def range_findings(s: pd.DataFrame) -> list[Finding]:
     if sig is None:
         return []
     text = (
-        f"Sigmoid's hidden outputs ranged from {fmt(sig['act_min'])} to "
-        f"{fmt(sig['act_max'])}, never negative"
+        f"Sigmoid's hidden outputs ranged from {number(sig['act_min'])} to "
+        f"{number(sig['act_max'])}, never negative"
     )
     tanh = _row(s, "tanh")
     if tanh is not None:
         text += (
-            f"; tanh's ranged from {fmt(tanh['act_min'])} to {fmt(tanh['act_max'])}: "
+            f"; tanh's ranged from {number(tanh['act_min'])} to {number(tanh['act_max'])}: "
             "tanh, not sigmoid, is the symmetric one"
         )
     out = [
@@ -169,9 +160,9 @@ def range_findings(s: pd.DataFrame) -> list[Finding]:
             'Sigmoid is "normalized to [-1, 1]" (1.4(d)).',
         )
     ]
-    mean = f"Sigmoid's mean hidden output at the end was {fmt(sig['act_mean'])}"
+    mean = f"Sigmoid's mean hidden output at the end was {number(sig['act_mean'])}"
     if tanh is not None:
-        mean += f", tanh's {fmt(tanh['act_mean'])}"
+        mean += f", tanh's {number(tanh['act_mean'])}"
     out.append(
         Finding(
             mean + ".",
@@ -190,8 +181,8 @@ def cost_finding(s: pd.DataFrame, timing: pd.DataFrame | None) -> Finding | None
     repeats = int(t["repeats"].iloc[0]) if len(t) else 0
     text = (
         f"On the same arrays, LeakyReLU's forward plus backward pass took "
-        f"{fmt(leaky['time_ratio'])} times ReLU's (median of {repeats} repeats), and a whole "
-        f"forward-backward step of the net {fmt(leaky['time_ratio_net'])} times; wall-clock "
+        f"{number(leaky['time_ratio'])} times ReLU's (median of {repeats} repeats), and a whole "
+        f"forward-backward step of the net {number(leaky['time_ratio_net'])} times; wall-clock "
         "times are noisy, see the timing table for the spread."
     )
     alone, step = float(leaky["time_ratio"]), float(leaky["time_ratio_net"])
@@ -216,13 +207,15 @@ def linear_finding(s: pd.DataFrame, lb: pd.DataFrame | None) -> Finding | None:
     collapse, ls = float(lb["collapse_error"].max()), float(lb["test_metric_lstsq"].iloc[0])
     text = (
         f"With identity hidden units the trained net equals one affine map x -> A x + c "
-        f"(A the product of its weight matrices) to a relative error of {fmt(collapse)}; its "
-        f"test {'accuracy' if metric == 'accuracy' else 'R²'} was {fmt(net)} against "
-        f"{fmt(ls)} for least squares on the same data"
+        f"(A the product of its weight matrices) to a relative error of {number(collapse)}; its "
+        f"test {'accuracy' if metric == 'accuracy' else 'R²'} was {number(net)} against "
+        f"{number(ls)} for least squares on the same data"
     )
     dist = lb["map_distance"].dropna()
     if len(dist):
-        text += f", and its map lay at most {fmt(dist.max())} (relative) from the least-squares one"
+        text += (
+            f", and its map lay at most {number(dist.max())} (relative) from the least-squares one"
+        )
     ok = collapse <= COLLAPSE_TOL and abs(net - ls) <= METRIC_TOL
     return Finding(
         text + ".",
@@ -235,7 +228,7 @@ def overview_finding(s: pd.DataFrame) -> Finding:
     metric = metric_name(s)
     # a spread below 1e-12 of the mean is rounding (identical predictions), not a spread
     parts = [
-        f"{a} {fmt(m)} ± {fmt(0.0 if abs(sd) <= 1e-12 * max(1.0, abs(m)) else sd)}"
+        f"{a} {number(m)} ± {number(0.0 if abs(sd) <= 1e-12 * max(1.0, abs(m)) else sd)}"
         for a, m, sd in zip(s["activation"], s[f"test_{metric}"], s[f"test_{metric}_std"])
     ]
     best = best_text(s, f"test_{metric}")
@@ -255,8 +248,8 @@ def overview_finding(s: pd.DataFrame) -> Finding:
 
 def findings(tables: Tables) -> list[Finding]:
     """The findings in report order. With several depths (--depths): how the sigmoid-ReLU gaps
-    change with depth (depth_speed_finding, depth_gradient_finding), then the one-net findings at the
-    deepest depth, each saying so."""
+    change with depth (depth_speed_finding, depth_gradient_finding), then the one-net findings
+    at the deepest depth, each saying so."""
     tables = ensure_depth(tables)
     depths = depths_of(tables)
     if len(depths) > 1:
@@ -301,7 +294,7 @@ def _pairs(s: pd.DataFrame) -> list[tuple[int, pd.Series, pd.Series]]:
 def _epochs_at_depth(row: pd.Series) -> str:
     if int(row["reached"]) == 0:
         return "never"
-    text = fmt(row["epochs_to_target"])
+    text = number(row["epochs_to_target"])
     if int(row["reached"]) < int(row["seeds"]):
         text += f" ({int(row['reached'])} of {int(row['seeds'])} seeds)"
     return text
@@ -332,7 +325,7 @@ def depth_speed_finding(s: pd.DataFrame) -> Finding | None:
         for d, relu, sig in pairs
     ]
     text = (
-        f"Epochs to the target training loss {fmt(pairs[0][1]['target_loss'])} (mean over the "
+        f"Epochs to the target training loss {number(pairs[0][1]['target_loss'])} (mean over the "
         f"seeds that reached it), sigmoid against ReLU: {'; '.join(parts)}."
     )
     lags = [
@@ -343,7 +336,8 @@ def depth_speed_finding(s: pd.DataFrame) -> Finding | None:
     if len(lags) >= 2:
         (d0, g0), (d1, g1) = lags[0], lags[-1]
         text += (
-            f" Sigmoid's lag went from {fmt(g0)} epochs at depth {d0} to {fmt(g1)} at depth {d1}."
+            f" Sigmoid's lag went from {number(g0)} epochs at depth {d0} to {number(g1)} at "
+            f"depth {d1}."
         )
     stuck = [d for d, relu, sig in pairs if int(relu["reached"]) and not int(sig["reached"])]
     if stuck:
@@ -371,7 +365,7 @@ def depth_gradient_finding(s: pd.DataFrame) -> Finding | None:
     if len(pairs) < 2:
         return None
     parts = [
-        f"{fmt(sig['grad_ratio'])} against {fmt(relu['grad_ratio'])} at depth {d}"
+        f"{number(sig['grad_ratio'])} against {number(relu['grad_ratio'])} at depth {d}"
         for d, relu, sig in pairs
     ]
     text = (
@@ -391,11 +385,12 @@ def depth_gradient_finding(s: pd.DataFrame) -> Finding | None:
             low, high = min(q, key=lambda dv: dv[1]), max(q, key=lambda dv: dv[1])
             trend = (
                 "the gap does not change monotonically with depth (smallest at depth "
-                f"{low[0]}, {fmt(low[1])} times; largest at depth {high[0]}, {fmt(high[1])} times)"
+                f"{low[0]}, {number(low[1])} times; largest at depth {high[0]}, {number(high[1])} "
+                "times)"
             )
         text += (
-            f" ReLU's ratio was {fmt(q[0][1])} times sigmoid's at depth {q[0][0]} and "
-            f"{fmt(q[-1][1])} times at depth {q[-1][0]}: {trend}."
+            f" ReLU's ratio was {number(q[0][1])} times sigmoid's at depth {q[0][0]} and "
+            f"{number(q[-1][1])} times at depth {q[-1][0]}: {trend}."
         )
     return Finding(text)
 

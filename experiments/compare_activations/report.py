@@ -9,8 +9,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
 from nnhw.experiments.compare_activations.depth import at_depth, depths_of, ensure_depth
-from nnhw.experiments.compare_activations.findings import best_text, findings, fmt, metric_name
+from nnhw.experiments.compare_activations.findings import best_text, findings, metric_name
+from nnhw.experiments.reporting.numbers import number
 from nnhw.experiments.reporting.report import Report, Section
 
 Tables = dict[str, pd.DataFrame]
@@ -142,14 +144,14 @@ def headline(tables: Tables) -> str:
     col = f"test_{metric}"
     best = best_text(s, col)
     if best != "none" and " tie at " not in best:
-        best += f" {fmt(s[col].max())}"
+        best += f" {number(s[col].max())}"
     epochs = ", ".join(
-        f"{a} {fmt(e) if r else 'never'}"
+        f"{a} {number(e) if r else 'never'}"
         for a, e, r in zip(s["activation"], s["epochs_to_target"], s["reached"])
     )
     return (
         f"best test {'R²' if metric == 'r2' else metric}: {best}; epochs to "
-        f"loss {fmt(s['target_loss'].iloc[0])}: {epochs}"
+        f"loss {number(s['target_loss'].iloc[0])}: {epochs}"
     )
 
 

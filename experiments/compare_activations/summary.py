@@ -38,6 +38,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
 from nnhw.core.activations import get_activation
 from nnhw.core.losses import get_loss
 from nnhw.experiments.compare_activations.cells import build_model, prepare_data
@@ -94,7 +95,7 @@ def time_activations(config: Config, cells: list[dict[str, Any]]) -> pd.DataFram
             _ = upstream * act.derivative(z, a)
 
         def net_job(model: Any = model) -> None:
-            model.backward(loss(model.forward(X), prep.data.Y_train, "mean")[1])
+            model.backward(loss(model.forward(X), prep.data.Y_train, "mean")[1], copy=False)
 
         key = (params["activation"], len(params["hidden"]))
         if not any(k[0] == key[0] and k[2] == "activation" for k in jobs):

@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+
 from nnhw.core.data import Dataset, Standardizer, split, targets
 from nnhw.core.train import TrainData
 

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import base64
 import html
-import math
 import struct
 from typing import TYPE_CHECKING, Any
+
+from nnhw.experiments.reporting.numbers import number
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -25,8 +26,8 @@ def esc(text: Any) -> str:
 
 
 def format_value(value: Any) -> str:
-    """A cell as people read it: integers whole, floats to 4 significant digits or in e-notation
-    when very large or small, NaN as 'nan', booleans and strings as they are."""
+    """A cell as people read it: integers whole, floats as reporting.numbers.number writes them
+    (4 significant digits; NaN as 'n/a'), booleans and strings as they are."""
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -38,26 +39,18 @@ def format_value(value: Any) -> str:
     if isinstance(value, int):
         return str(value)
     if isinstance(value, float):
-        if math.isnan(value):
-            return "nan"
-        if math.isinf(value):
-            return "inf" if value > 0 else "-inf"
-        a = abs(value)
-        if value.is_integer() and a < 1e6:
-            return str(int(value))
-        if a == 0 or 1e-3 <= a < 1e6:
-            return f"{value:.4g}" if a < 1000 else f"{value:.1f}"
-        return f"{value:.3e}"
+        return number(value, 4)
     return str(value)
 
 
 def _is_numeric(series: pd.Series) -> bool:
+    # pandas only when a table is rendered (this module also formats single numbers for the CLI)
     import pandas as pd
 
     return bool(pd.api.types.is_numeric_dtype(series)) and not pd.api.types.is_bool_dtype(series)
 
 
-def _md_cell(text: str) -> str:
+def md_cell(text: str) -> str:
     return text.replace("\\", "\\\\").replace("|", "\\|").replace("<", "&lt;").replace("\n", " ")
 
 
@@ -68,14 +61,14 @@ def markdown_table(df: pd.DataFrame, max_rows: int | None = None) -> str:
     shown = df if max_rows is None else df.head(max_rows)
     cols = list(df.columns)
     numeric = [_is_numeric(df[c]) for c in cols]
-    lines = ["| " + " | ".join(_md_cell(str(c)) for c in cols) + " |"]
+    lines = ["| " + " | ".join(md_cell(str(c)) for c in cols) + " |"]
     lines.append("| " + " | ".join("---:" if n else "---" for n in numeric) + " |")
     # Column by column on Python values (tolist): the same text as formatting each NumPy scalar,
     # several times faster on the long history tables. Numbers need no Markdown escaping.
     columns = []
     for c, n in zip(cols, numeric):
         texts = [format_value(v) for v in shown[c].tolist()]
-        columns.append(texts if n else [_md_cell(t) for t in texts])
+        columns.append(texts if n else [md_cell(t) for t in texts])
     lines.extend("| " + " | ".join(row) + " |" for row in zip(*columns))
     if max_rows is not None and len(df) > max_rows:
         lines.append(f"\n_First {max_rows} of {len(df)} rows._")

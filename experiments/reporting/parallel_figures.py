@@ -28,6 +28,7 @@ from nnhw.experiments.reporting.plotting import close_figure
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
+
     from nnhw.experiments.runs.rundir import RunDir
 
 

@@ -1,4 +1,8 @@
-"""One plotting style for every command: Agg backend, fixed rcParams, the Okabe-Ito palette.
+"""One plotting style for every command: fixed rcParams, the Okabe-Ito palette.
+
+Importing this module changes nothing global: no backend is chosen (the CLI sets Agg through
+MPLBACKEND; a notebook keeps its own) and the rcParams are applied only inside `style()`, which the
+runner and the Python API hold while a study draws and saves its figures.
 
 Contract:
 - `PALETTE`: the eight Okabe-Ito colours (Okabe & Ito 2008), safe for the common colour-vision
@@ -7,6 +11,8 @@ Contract:
   `linestyle_for(name)`: its line style (leaky-relu dashed, as its curves often lie on relu's).
   `colors_for(names)`: distinct colours for a list of category names, in order.
   `sequential_colors(values)`: viridis shades for an ordered quantity (depth, width, layer).
+- `style()`: a context manager applying STYLE (matplotlib.rc_context); every figure of a
+  study is drawn and saved inside it, so a legend or line made after `new_figure` gets the style.
 - `new_figure(nrows, ncols, *, width, height, **kw) -> (fig, axes)`: a Figure (not pyplot, so no
   global figure registry) with constrained layout; `axes` as `Figure.subplots` returns it.
 - `spans_decades(values, decades=2.0)`: whether positive data spans enough to want a log scale.
@@ -21,14 +27,11 @@ import io
 import sys
 import zlib
 from collections.abc import Iterable, Sequence
-from typing import Any
-
-import matplotlib
-
-matplotlib.use("Agg")
+from typing import Any, cast
 
 import matplotlib as mpl
 import numpy as np
+from cycler import cycler
 from matplotlib.figure import Figure
 
 PALETTE: dict[str, str] = {
@@ -69,7 +72,7 @@ STYLE: dict[str, Any] = {
     "grid.linewidth": 0.6,
     "axes.spines.top": False,
     "axes.spines.right": False,
-    "axes.prop_cycle": mpl.cycler(color=_CYCLE),
+    "axes.prop_cycle": cycler(color=_CYCLE),
     "lines.linewidth": 1.6,
     "legend.frameon": False,
     "legend.fontsize": 9,
@@ -78,7 +81,12 @@ STYLE: dict[str, Any] = {
     "svg.fonttype": "path",
     "path.simplify": True,
 }
-mpl.rcParams.update(STYLE)
+
+
+def style() -> Any:
+    """A context in which figures are drawn and saved in the shared style (rcParams restored on
+    exit, so a notebook's own settings are untouched)."""
+    return mpl.rc_context(cast(Any, STYLE))
 
 
 def color_for(name: str) -> str:
@@ -122,7 +130,7 @@ def new_figure(
     nrows: int = 1, ncols: int = 1, *, width: float = 6.4, height: float = 4.0, **kw: Any
 ) -> tuple[Figure, Any]:
     """A figure in the shared style and its axes (kw go to `Figure.subplots`)."""
-    with mpl.rc_context(STYLE):
+    with mpl.rc_context(cast(Any, STYLE)):
         fig = Figure(figsize=(width, height), dpi=DPI, layout="constrained")
         axes = fig.subplots(nrows, ncols, **kw)
     return fig, axes

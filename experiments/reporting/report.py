@@ -51,6 +51,18 @@ class Report:
     findings: list[Finding] = field(default_factory=list)
     sections: list[Section] = field(default_factory=list)
 
+    def _repr_html_(self) -> str:
+        """Title, summary and findings as HTML (how Jupyter shows a report; the full page with
+        tables and figures is the report.html of a saved run)."""
+        items = "".join(
+            f"<li>{rh.esc(f.text)}"
+            + (f' <span class="{rh.verdict_class(f.verdict)}"><b>{rh.esc(f.verdict)}</b></span>'
+               if f.verdict else "")
+            + "</li>"
+            for f in self.findings
+        )  # fmt: skip
+        return f"<h2>{rh.esc(self.title)}</h2>{rh.paragraphs(self.summary)}<ul>{items}</ul>"
+
 
 @dataclass
 class _Run:
@@ -195,7 +207,7 @@ def render_markdown(report: Report, run: _Run) -> str:
                     f"(vector: `plots/{name}.svg`)", ""]  # fmt: skip
     out += ["## What was run", "", "```", run.command_line(), "```", ""]
     out += ["| setting | value |", "| --- | --- |"]
-    out += [f"| {k} | {rh._md_cell(v)} |" for k, v in _settings_rows(run.settings)]
+    out += [f"| {k} | {rh.md_cell(v)} |" for k, v in _settings_rows(run.settings)]
     return "\n".join(out).rstrip() + "\n"
 
 

@@ -22,11 +22,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nnhw.core.errors import NnhwError
+from nnhw.experiments.runs import studies
+from nnhw.experiments.runs.configfile import config_from_mapping
 from nnhw.experiments.runs.rundir import RunDir, run_status
+from nnhw.experiments.runs.runner import load_study
 from nnhw.experiments.runs.studies import Study
 
 if TYPE_CHECKING:
     import pandas as pd
+
     from nnhw.experiments.reporting.report import Finding
 
 _RUN_NAME = re.compile(r"^(\d{8}-\d{6})-([a-z][a-z0-9-]*?)(?:-(\d+))?$")
@@ -59,8 +63,6 @@ def _headline(path: Path, info: dict[str, Any]) -> str:
     if not (path / "tables").is_dir():
         return ""
     try:
-        from nnhw.experiments.runs import studies
-
         tables = RunDir(path).read_tables()
         return str(studies.load(str(info.get("command"))).headline(tables)) if tables else ""
     except Exception:  # a half-written run must not break the listing
@@ -137,8 +139,6 @@ class LoadedRun:
 
 def load_run(path: Path) -> LoadedRun:
     """A saved run with its study's config and tables (NnhwError when it cannot be read)."""
-    from nnhw.experiments.runs.configfile import config_from_mapping
-    from nnhw.experiments.runs.runner import load_study
 
     rd = RunDir.open(path)
     info = rd.run_json()
@@ -166,6 +166,7 @@ def _flatten(df: pd.DataFrame) -> dict[str, Any]:
     column ('relu · test_loss')."""
     if len(df) == 1:
         return {str(k): v for k, v in df.iloc[0].items()}
+    # pandas only where summaries are flattened or compared, not to list runs
     from pandas.api.types import is_numeric_dtype
 
     label = next((c for c in df.columns if not is_numeric_dtype(df[c])), None)
@@ -199,6 +200,7 @@ def summary_of(run: LoadedRun) -> dict[str, Any]:
 
 def compare(runs: list[LoadedRun]) -> pd.DataFrame:
     """Summaries side by side: a `key` column, then one column per run id."""
+    # pandas only where runs are compared, not to list them
     import pandas as pd
 
     commands = sorted({str(r.info.get("command")) for r in runs})
@@ -206,6 +208,6 @@ def compare(runs: list[LoadedRun]) -> pd.DataFrame:
         raise NnhwError(f"runs compare: the runs are of different commands ({', '.join(commands)})")
     summaries = {r.path.name: summary_of(r) for r in runs}
     keys = list(dict.fromkeys(k for s in summaries.values() for k in s))
-    data = {"key": keys}
+    data: dict[str, list[Any]] = {"key": keys}
     data.update({rid: [s.get(k) for k in keys] for rid, s in summaries.items()})
     return pd.DataFrame(data)

@@ -22,6 +22,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import tomli_w
+
 from nnhw.core.errors import NnhwError
 
 
@@ -42,7 +44,6 @@ def _toml_value(value: Any) -> Any:
 
 def dump_config_toml(command: str, mapping: Mapping[str, Any]) -> str:
     """`[<command>]` followed by the settings; reproduces the run with `--config`."""
-    import tomli_w
 
     table = {k: _toml_value(v) for k, v in mapping.items() if v is not None}
     header = (

@@ -31,6 +31,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from threadpoolctl import threadpool_limits
+
 from nnhw.core.errors import NnhwError
 
 CellFn = Callable[[dict[str, Any], np.random.SeedSequence], dict[str, pd.DataFrame]]
@@ -62,7 +64,6 @@ _blas_limiter: Any = None
 def one_blas_thread() -> Iterator[None]:
     """BLAS/OpenMP pools limited to one thread while the block runs."""
     global _blas_users, _blas_limiter
-    from threadpoolctl import threadpool_limits
 
     with _blas_lock:
         if _blas_users == 0:
@@ -142,6 +143,7 @@ def _serial_outcomes(cell_fn: CellFn, tasks: Sequence[Task]) -> Generator[CellOu
 def _joblib_outcomes(
     cell_fn: CellFn, tasks: Sequence[Task], workers: int
 ) -> Generator[CellOutcome, None, None]:
+    # joblib (and its loky process pool) only for --workers > 1
     from joblib import Parallel, delayed
 
     # batch_size=1: a result comes back the moment its cell finishes, not with a batch.
@@ -168,6 +170,7 @@ def _dask_outcomes(
     cell_fn: CellFn, tasks: Sequence[Task], address: str
 ) -> Generator[CellOutcome, None, None]:
     try:
+        # dask is an optional extra, imported only for --dask
         from dask.distributed import Client, as_completed
     except ImportError:
         raise NnhwError(DASK_MISSING) from None

@@ -34,7 +34,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from nnhw.core import __version__
 from nnhw.core.errors import NnhwError
+from nnhw.experiments.reporting.html import markdown_table
+from nnhw.experiments.runs.configfile import dump_config_toml
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -92,8 +95,9 @@ def dumps_json(obj: Any) -> str:
 
 
 def _versions() -> dict[str, str]:
+
+    # NumPy only for its version, when a run is created: `nnhw runs` reads run folders without it.
     import numpy as np
-    from nnhw.core import __version__
 
     return {"nnhw": __version__, "python": platform.python_version(), "numpy": np.__version__}
 
@@ -113,7 +117,6 @@ class RunDir:
         cls, out: Path, command: str, argv: list[str], config: dict[str, Any], seed: int | None
     ) -> RunDir:
         """Make `<out>/<YYYYMMDD-HHMMSS>-<command>[-N]/` with run.json and config.toml."""
-        from nnhw.experiments.runs.configfile import dump_config_toml
 
         out = Path(out)
         if out.exists() and not out.is_dir():
@@ -246,13 +249,13 @@ class RunDir:
     # -- tables, figures, files -------------------------------------------------------------
     def write_table(self, name: str, df: pd.DataFrame) -> None:
         """tables/<name>.csv (floats written exactly) and tables/<name>.md beside it."""
-        from nnhw.experiments.reporting.html import markdown_table
 
         atomic_write_text(self.path / "tables" / f"{name}.csv", df.to_csv(index=False))
         atomic_write_text(self.path / "tables" / f"{name}.md", markdown_table(df) + "\n")
 
     def read_tables(self) -> dict[str, pd.DataFrame]:
         """Every tables/<name>.csv, by name (sorted); floats round-trip exactly."""
+        # pandas (a third of a second) only where tables are read: `nnhw runs` reads run.json alone
         import pandas as pd
 
         tables = {}
@@ -267,6 +270,7 @@ class RunDir:
 
     def write_figure(self, name: str, fig: Figure) -> None:
         """plots/<name>.png and plots/<name>.svg with deterministic bytes; closes the figure."""
+        # Matplotlib only when a figure is saved
         from nnhw.experiments.reporting.plotting import close_figure, figure_bytes
 
         try:

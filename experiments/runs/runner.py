@@ -112,18 +112,23 @@ def _write_outputs(
     rd: RunDir, mod: Study, config: Any, tables: dict, info: dict, workers: int = 1
 ) -> None:
     """Figures and report from `tables`; with partial tables, whatever can still be drawn.
-    The figures are saved by up to `workers` processes (experiments.parallel_figures)."""
+    The figures are drawn and saved in the shared style (reporting.plotting.style), by up to
+    `workers` processes (reporting.parallel_figures)."""
+    # Imported here, not at the top: Matplotlib is needed only once a run has tables, and
+    # `nnhw runs` / `nnhw --help` import this module without drawing anything.
     from nnhw.experiments.reporting.parallel_figures import save_figures
+    from nnhw.experiments.reporting.plotting import style
     from nnhw.experiments.reporting.report import Finding, Report, Section, write_report
 
     partial = info.get("status") != "completed" and info.get("status") != "diverged"
-    try:
-        figures = mod.figures(tables, config)
-    except Exception:
-        if not partial:
-            raise
-        figures = {}
-    save_figures(rd, figures, workers)
+    with style():
+        try:
+            figures = mod.figures(tables, config)
+        except Exception:
+            if not partial:
+                raise
+            figures = {}
+        save_figures(rd, figures, workers)
     try:
         report = mod.report(tables, config)
     except Exception as exc:
@@ -223,6 +228,7 @@ def _import_plotting_in_background() -> None:
 
 def _compute(mod: Study, config: Any, ctx: RunContext, rd: RunDir) -> tuple[dict, str, str]:
     """The study's tables, status and a message; Ctrl-C gives the tables finished so far."""
+    # The sweep engine imports pandas: only a computing run needs it, not `nnhw runs`.
     from nnhw.experiments.runs.sweep import SweepFailed
 
     try:
@@ -264,4 +270,22 @@ def rebuild(run_dir: Path) -> RunDir:
         raise NnhwError(f"{rd.path} is still running (pid {info.get('pid')}); wait for it to end")
     _write_outputs(rd, mod, config, tables, info)
     rd.update(headline=_safe_headline(mod, tables))  # `nnhw runs` shows the rebuilt one
+    return rd
+
+
+def save_run(command: str, config: Any, tables: dict[str, Any], *, out: Path) -> RunDir:
+    """A run directory for tables computed elsewhere (the Python API's `Result.save`): the same
+    files as a command writes, its argv the command that repeats it from its own config.toml."""
+    mod = studies.load(command)
+    seed = getattr(config, "seed", None)
+    rd = RunDir.create(Path(out), command, [], config_to_dict(config), seed)
+    rd.update(argv=[command, "--config", str(rd.path / "config.toml")])
+    with rd.lifecycle():
+        for name, df in tables.items():
+            rd.write_table(name, df)
+        saved = rd.read_tables()
+        status = str(mod.status(saved)) if hasattr(mod, "status") else "completed"
+        info = {**rd.run_json(), "status": status, "finished": now_iso(), "duration_s": None}
+        _write_outputs(rd, mod, config, saved, info)
+        rd.finish(status, finished=info["finished"], headline=_safe_headline(mod, saved))
     return rd

@@ -58,9 +58,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
 from nnhw.core.errors import NnhwError
 from nnhw.experiments.runs.context import RunContext, SweepOptions
 from nnhw.experiments.runs.executors import CellFn, CellOutcome, outcomes
+from nnhw.experiments.runs.rundir import atomic_write_bytes, atomic_write_text
 
 MAGIC = b"nnhw-cell 1 "
 HEARTBEAT_EVERY = 1.0  # seconds: at most one run.json heartbeat per second as cells finish
@@ -231,7 +233,6 @@ class _CellStore:
     """The files of one sweep under cells/ (format in the module docstring)."""
 
     def __init__(self, folder: Path, key: str, root_seed: int) -> None:
-        from nnhw.experiments.runs.rundir import atomic_write_bytes, atomic_write_text
 
         self.folder, self.key, self.root_seed = folder, key, root_seed
         self._write_bytes, self._write_text = atomic_write_bytes, atomic_write_text

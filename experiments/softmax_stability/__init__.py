@@ -1,0 +1,2 @@
+"""`nnhw softmax-stability`: softmax overflow and underflow across precisions (the study is
+described in softmax_stability.compute)."""

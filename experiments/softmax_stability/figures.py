@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+from matplotlib.ticker import LogLocator, NullLocator
+
 from nnhw.experiments.reporting.plotting import PALETTE, colors_for, new_figure
 from nnhw.experiments.softmax_stability.measure import CASES, DTYPES, FORMULAS
 
@@ -35,8 +37,6 @@ SCALE_LABEL = "scale s (1/T for temperature)"
 def _log_axis(ax: Axes, which: str) -> None:
     """A log scale with at most ~7 labelled decades and no minor ticks: the panels span up to
     300 decades, and thousands of tick artists would dominate the drawing time."""
-    from matplotlib.ticker import LogLocator, NullLocator
-
     lims = ax.dataLim.intervalx if which == "x" else ax.dataLim.intervaly
     empty = not (np.all(np.isfinite(lims)) and lims[0] > 0)  # nothing positive was drawn
     (ax.set_xscale if which == "x" else ax.set_yscale)("log")

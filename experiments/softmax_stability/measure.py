@@ -18,7 +18,7 @@ Contract:
 - `measure(formula, x, ref)`: a dict of the point's metrics (see `METRICS`).
 - `broken_rows(out, expected, log_space)`: rows with NaN, an inf where the exact result is
   finite, or probabilities summing off 1 by more than BROKEN_SUM (as when a naive sum overflows
-  and every output becomes 0). Thresholds are in experiments.softmax_thresholds.
+  and every output becomes 0). Thresholds are in softmax_stability.theory.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from dataclasses import dataclass
 
 import mpmath
 import numpy as np
+
 from nnhw.core import softmax as sm
 
 FORMULAS = ("naive", "max-shifted", "exp-logsumexp", "log-softmax")

@@ -2,7 +2,7 @@
 
 Contract:
 - `find_threshold(case, formula, dtype, base, scales)`: the first scale at which the formula's
-  output is broken (`softmax_measure.broken_rows`), by a scan of the increasing `scales` (which
+  output is broken (`measure.broken_rows`), by a scan of the increasing `scales` (which
   stops where the logits leave the dtype's range) and bisection to relative width `BISECT_RTOL`.
 - `critical_value(case, x)`: the quantity the theory bounds -- overflow: the largest row
   logsumexp (the naive sum overflows when it passes log(max)); underflow: the smallest row
@@ -18,6 +18,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+
 from nnhw.core import softmax as cs
 from nnhw.experiments.softmax_stability.measure import (
     CASE_KIND,

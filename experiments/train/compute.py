@@ -39,6 +39,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
 from nnhw.core.data import make_dataset
 from nnhw.core.errors import NnhwError
 from nnhw.core.mlp import MLP

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 from matplotlib.ticker import MaxNLocator
+
 from nnhw.experiments.reporting.plotting import (
     PALETTE,
     colors_for,

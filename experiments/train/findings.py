@@ -16,15 +16,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
 from nnhw.core.diagnostics import SATURATION_THRESHOLD
+from nnhw.experiments.reporting.numbers import number
 from nnhw.experiments.reporting.report import Finding
 from nnhw.experiments.train.figures import diverged_epoch, layer_columns
-
-
-def fmt(value: float) -> str:
-    if not math.isfinite(value):
-        return str(value)
-    return f"{value:.4g}" if value != 0 and 1e-3 <= abs(value) < 1e4 else f"{value:.3g}"
 
 
 def _pct(value: float) -> str:
@@ -63,8 +59,9 @@ def findings(history: pd.DataFrame, config: Any) -> list[Finding]:
     for part in ("train", "test"):
         if f"{part}_loss" in history:
             parts.append(
-                f"the {part} loss is {fmt(float(last[f'{part}_loss']))} and the {part} {name} "
-                f"{fmt(float(last[f'{part}_{key}']))}"
+                f"the {part} loss is {number(float(last[f'{part}_loss']), 4)} and the {part} "
+                f"{name} "
+                f"{number(float(last[f'{part}_{key}']), 4)}"
             )
     out.append(Finding(", ".join(parts[:1]) + " " + "; ".join(parts[1:]) + "."))
     start, end = float(first["train_loss"]), float(last["train_loss"])
@@ -73,8 +70,9 @@ def findings(history: pd.DataFrame, config: Any) -> list[Finding]:
         bad = float(history.loc[history["epoch"] == d, "train_loss"].iloc[0])
         out.append(
             Finding(
-                f"The training loss went from {fmt(start)} at initialisation to {bad} at epoch "
-                f"{d}: training diverged (--lr {fmt(float(config.lr))}) before any epoch "
+                f"The training loss went from {number(start, 4)} at initialisation to {bad} at "
+                "epoch "
+                f"{d}: training diverged (--lr {number(float(config.lr), 4)}) before any epoch "
                 "lowered it.",
                 verdict="refuted",
                 claim=claim,
@@ -83,8 +81,9 @@ def findings(history: pd.DataFrame, config: Any) -> list[Finding]:
     elif math.isfinite(start) and math.isfinite(end) and end > 0:
         fell = end < start
         text = (
-            f"The training loss went from {fmt(start)} at initialisation to {fmt(end)} at "
-            f"epoch {e_last}, {fmt(start / end if fell else end / start)} times "
+            f"The training loss went from {number(start, 4)} at initialisation to {number(end, 4)} "
+            "at "
+            f"epoch {e_last}, {number(start / end if fell else end / start, 4)} times "
             f"{'lower' if fell else 'higher'}"
         )
         verdict = "supported" if fell else "refuted"
@@ -106,7 +105,8 @@ def findings(history: pd.DataFrame, config: Any) -> list[Finding]:
         out.append(
             Finding(
                 f"Training diverged at epoch {d}: the training loss became {bad} with --lr "
-                f"{fmt(float(config.lr))} ({config.optimizer}), so training stopped there; the "
+                f"{number(float(config.lr), 4)} ({config.optimizer}), so training stopped there; "
+                "the "
                 f"figures show the net up to epoch {int(last['epoch'])}."
             )
         )
@@ -128,7 +128,7 @@ def _ratio_text(row: pd.Series, first_col: str, last_col: str) -> tuple[str, flo
         return "undefined (" + (
             "both gradients are 0" if a == 0 else "the last is 0"
         ) + ")", math.nan
-    return fmt(a / b), a / b
+    return number(a / b, 4), a / b
 
 
 def _gradient_findings(history: pd.DataFrame, first: pd.Series, last: pd.Series) -> list[Finding]:
@@ -145,7 +145,9 @@ def _gradient_findings(history: pd.DataFrame, first: pd.Series, last: pd.Series)
     if r0 == 0:
         text += ": at initialisation the first layer receives no gradient at all"
     elif math.isfinite(r0) and r0 < 0.1:
-        text += f": at initialisation the first layer's gradient is {fmt(1 / r0)} times smaller"
+        text += (
+            f": at initialisation the first layer's gradient is {number(1 / r0, 4)} times smaller"
+        )
     return [Finding(text + ".")]
 
 
@@ -184,8 +186,8 @@ def _unit_findings(
         mean, std = float(last[f"act_mean_h{h}"]), float(last[f"act_std_h{h}"])
         out.append(
             Finding(
-                f"Hidden layer {h} activations {at} lie in [{fmt(lo)}, {fmt(hi)}] with "
-                f"mean {fmt(mean)} and standard deviation {fmt(std)}."
+                f"Hidden layer {h} activations {at} lie in [{number(lo, 4)}, {number(hi, 4)}] with "
+                f"mean {number(mean, 4)} and standard deviation {number(std, 4)}."
             )
         )
     return out

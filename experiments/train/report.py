@@ -7,9 +7,11 @@ import math
 from typing import Any
 
 import pandas as pd
+
+from nnhw.experiments.reporting.numbers import number
 from nnhw.experiments.reporting.report import Report, Section
 from nnhw.experiments.train.figures import diverged_epoch
-from nnhw.experiments.train.findings import article, findings, fmt, metric_of
+from nnhw.experiments.train.findings import article, findings, metric_of
 
 
 def status(tables: dict[str, pd.DataFrame]) -> str:
@@ -47,7 +49,7 @@ def headline(tables: dict[str, pd.DataFrame]) -> str:
     last = history.iloc[-1]
     col = f"test_{key}" if f"test_{key}" in history else f"train_{key}"
     label = col.replace("_", " ").replace("r2", "R²")
-    return f"{label} {fmt(float(last[col]))} after {int(last['epoch'])} epochs"
+    return f"{label} {number(float(last[col]), 4)} after {int(last['epoch'])} epochs"
 
 
 def report(tables: dict[str, pd.DataFrame], config: Any) -> Report:
@@ -60,7 +62,7 @@ def report(tables: dict[str, pd.DataFrame], config: Any) -> Report:
     summary = (
         f"A {'-'.join(str(h) for h in config.hidden)} hidden-unit {config.activation} net with "
         f"{article(config.output_activation)} output, trained with {config.optimizer} (lr "
-        f"{fmt(float(config.lr))}) on the {config.loss} loss: {headline(tables)}."
+        f"{number(float(config.lr), 4)}) on the {config.loss} loss: {headline(tables)}."
     )
     sections = [
         Section("Data and net", tables=[("dataset", "The data and the layer sizes.")]),

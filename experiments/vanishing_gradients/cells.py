@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
 from nnhw.core import diagnostics
 from nnhw.core.data import Dataset, Standardizer
 from nnhw.core.losses import get_loss
@@ -91,7 +92,7 @@ def measure_at_init(model: MLP, X: Array, Y: Array, batch_size: int) -> dict[str
     for start in range(0, X.shape[0], batch_size):
         xb, yb = X[start : start + batch_size], Y[start : start + batch_size]
         _, d = loss(model.forward(xb), yb, "mean")
-        model.backward(d)
+        model.backward(d, copy=False)
         hidden = diagnostics.activation_stats(model)["act_std"]
         out_std = model.acts[-1].std(axis=(1, 2))[:, None]
         values = {

@@ -1,5 +1,6 @@
-"""Figures of `nnhw vanishing-gradients`, drawn from its tables alone (so `nnhw report` can
-rebuild them from the saved CSVs).
+"""The figures of `nnhw vanishing-gradients`, drawn from its tables alone (so `nnhw report` can
+rebuild them from the saved CSVs); `figures(tables, config)` draws every one whose tables are
+present.
 
 - signal_by_layer / weight_grad_by_layer / act_std_by_layer: the measured quantity against the
   hidden layer, one line per depth, a panel per activation x init (rows x columns); log y where a
@@ -23,6 +24,7 @@ from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, NullFormatter
+
 from nnhw.experiments.reporting.plotting import color_for, new_figure, sequential_colors
 from nnhw.experiments.vanishing_gradients.fits import KEYS, hidden_layers
 from nnhw.experiments.vanishing_gradients.theory import dead_relu_probability
@@ -231,7 +233,7 @@ def dead_relu_figure(tables: Tables) -> Figure:
     return fig
 
 
-def make_figures(tables: Tables, config: Any) -> dict[str, Figure]:
+def figures(tables: Tables, config: Any) -> dict[str, Figure]:
     """Every figure whose tables are present."""
     out: dict[str, Figure] = {}
     if "layers" in tables and "theory" in tables and len(tables["layers"]):

@@ -1,6 +1,6 @@
 """Per-layer factors of gradient flow, fitted from the tables of `nnhw vanishing-gradients` and
-predicted by variance propagation (experiments.variance_theory). Pure functions of DataFrames, so
-`nnhw verify` and the report reuse them on saved CSVs.
+predicted by variance propagation (vanishing_gradients.theory). Pure functions of DataFrames, so
+the findings (and through them `nnhw verify`) reuse them on saved CSVs.
 
 Quantities (`QUANTITIES`), each over the hidden layers l = 1..L only (the square n x n maps; the
 output layer has one unit):
@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+
 from nnhw.experiments.vanishing_gradients.theory import geometric_factor, propagate
 
 KEYS = ["activation", "init", "depth"]
@@ -94,7 +95,7 @@ def hidden_layers(layers: pd.DataFrame) -> pd.DataFrame:
 
 def fitted_factors(layers: pd.DataFrame) -> pd.DataFrame:
     """One row per activation x init x depth (>= 2) x quantity: fitted factor, spread over seeds
-    and first/last ratio, from the tidy `layers` table (columns as gradient_flow.LAYER_COLUMNS)."""
+    and first/last ratio, from the tidy `layers` table (columns as cells.LAYER_COLUMNS)."""
     hidden = hidden_layers(layers)
     # Cases keep the order of the table (the sweep's: --activations, --inits, --depths as given).
     hidden = hidden[hidden["depth"] >= 2].sort_values(["seed", "layer"], kind="stable")

@@ -40,10 +40,11 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.polynomial.hermite_e import hermegauss
+
 from nnhw.core.activations import DEFAULT_NEGATIVE_SLOPE, get_activation
 from nnhw.core.errors import NnhwError
 from nnhw.core.init import DEFAULT_SCALE, check_init
-from numpy.polynomial.hermite_e import hermegauss
 
 Array = np.ndarray
 QUADRATURE_NODES = 101

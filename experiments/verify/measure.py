@@ -1,7 +1,7 @@
 """Measurements for `nnhw verify` that need only the core (homework sections 1.2, 1.3, 1.4(c, d)).
 
 Each function returns one tidy DataFrame; the verdicts are drawn from these tables alone by
-`experiments.claims`, so a report rebuilt from the saved CSVs says the same.
+`verify.findings`, so a report rebuilt from the saved CSVs says the same.
 
 - gradient_checks: the hand-written backward pass of the course's two nets against central
   finite differences and, when PyTorch is installed, autograd (relative error per parameter).
@@ -21,6 +21,8 @@ import time
 
 import numpy as np
 import pandas as pd
+
+from nnhw.core.activations import get_activation
 from nnhw.core.data import Standardizer, make_dataset, split, targets
 from nnhw.core.gradcheck import loss_and_gradients, numerical_gradients, relative_error
 from nnhw.core.mlp import MLP
@@ -55,7 +57,7 @@ def _preset_data(task: str, seed: np.random.SeedSequence, n_samples: int) -> Tra
 def _torch_gradients(model: MLP, x: Array, y: Array, loss: str) -> dict[str, Array] | None:
     """Autograd's gradients of the same net, or None when PyTorch is not installed."""
     try:
-        import torch
+        import torch  # optional (the test extra) and slow to import: only when checking
     except ImportError:
         return None
     act = {"relu": torch.relu, "sigmoid": torch.sigmoid, "identity": lambda t: t}
@@ -300,8 +302,6 @@ def activation_cost(
     seed: np.random.SeedSequence, shape: tuple[int, int] = (256, 256), repeats: int = 200
 ) -> pd.DataFrame:
     """Median forward + backward time of each activation on the same array (interleaved)."""
-    from nnhw.core.activations import get_activation
-
     rng = np.random.default_rng(seed)
     z = rng.standard_normal(shape)
     dout = rng.standard_normal(shape)

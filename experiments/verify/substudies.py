@@ -1,107 +1,46 @@
-"""Claims of `nnhw verify` judged by the sub-studies: each reuses the study's own finding (text
-with its numbers, and verdict), so `nnhw verify` and the study's own report never disagree.
+"""The sub-studies `nnhw verify` runs, the settings it runs them with, and where their tables go.
 
-- 1.3(b) sigmoid's gradient vanishes in deeper nets, ReLU's does not; 1.4(d) tanh's gradient
-  vanishes (vanishing-gradients: fitted per-layer factor of the back-propagated signal).
-- 1.4(a) softmax approximates argmax; 1.4(b) softmax breaks on large inputs (softmax-stability).
-- 1.4(f) the gradient grows proportionally with the batch size (batch-scaling: slopes).
-Expected verdicts follow variance-propagation theory: with the standard init (Var W = 1/(3n))
-ReLU's signal shrinks too, so 1.3(b) holds only under Xavier or He; tanh vanishes only under the
-standard init; 1.4(f) holds only for a summed loss at large batch sizes.
+`SUBSTUDIES`: vanishing-gradients, softmax-stability and batch-scaling, run by `compute` through
+the study registry (`runs.studies`) at a reduced size (`--thorough`: their full default size),
+with `sub_config`. Their tables are kept among verify's under the names `<command>.<table>`
+(e.g. tables/vanishing-gradients.summary.csv); `substudy_tables` gives one sub-study's tables
+back under their own names, which is what its findings and figures read.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
-from nnhw.experiments.verify.claims import HOLDS_ONLY, SUPPORTED, Claim
+
+from nnhw.experiments.runs import studies
+from nnhw.experiments.verify.config import Config
 
 Tables = dict[str, pd.DataFrame]
+SUBSTUDIES = ("vanishing-gradients", "softmax-stability", "batch-scaling")
 
 
-def _sub(tables: Tables, command: str) -> Tables:
-    from nnhw.experiments.verify.compute import substudy_tables
-
-    sub = substudy_tables(tables, command)
-    if not sub:
-        raise KeyError(command)
-    return sub
-
-
-def _vanishing(claim_name: str, cid: str, section: str, text: str, config: Any) -> Callable:
-    def judge(tables: Tables) -> Claim:
-        from nnhw.experiments.vanishing_gradients import report as vr
-        from nnhw.experiments.verify.compute import sub_config
-
-        cfg = sub_config("vanishing-gradients", config)
-        found = [f for f in vr.findings(_sub(tables, "vanishing-gradients"), cfg)
-                 if f.claim == claim_name]  # fmt: skip
-        if not found or found[0].verdict is None:
-            raise KeyError(cid)
-        f = found[0]
-        return Claim(
-            cid, section, text,
-            "fitted per-layer factor of the back-propagated signal at the deepest depth, per "
-            f"initialisation (vanishing: below {vr.VANISHING_FACTOR} per layer)",
-            f.text, f.verdict, HOLDS_ONLY, "tables/vanishing-gradients.summary.csv",
-        )  # fmt: skip
-
-    return judge
+def sub_config(command: str, config: Config) -> Any:
+    """The settings verify runs sub-study `command` with."""
+    mod = studies.load(command)
+    if config.thorough:
+        return mod.Config(seed=config.seed)
+    quick: dict[str, dict[str, Any]] = {
+        "vanishing-gradients": {
+            "depths": (1, 2, 4, 8), "width": 32, "activations": ("relu", "tanh", "sigmoid"),
+            "seeds": 3, "batches": 2, "epochs": 3, "widths": (1, 2, 4), "samples": 512,
+        },
+        "softmax-stability": {"points": 15, "rows": 4, "classes": 8},
+        "batch-scaling": {
+            "samples": 128, "minibatches": 200, "pretrain_epochs": 5, "train_epochs": 8,
+            "seeds": 2,
+        },
+    }  # fmt: skip
+    return mod.Config(seed=config.seed, **quick[command])
 
 
-def _softmax(which: str) -> Callable[[Tables], Claim]:
-    def judge(tables: Tables) -> Claim:
-        from nnhw.experiments.softmax_stability import findings as sf
-
-        sub = _sub(tables, "softmax-stability")
-        if which == "argmax":
-            f = sf.argmax_finding(sub)
-            return Claim(
-                "softmax-argmax", "1.4(a)", "Softmax is a smooth approximation of argmax",
-                "exact softmax of random logits as the temperature falls; argmax agreement",
-                f.text, f.verdict or "", SUPPORTED, "tables/softmax-stability.temperature.csv",
-            )  # fmt: skip
-        f = sf.breaks_finding(sub)
-        return Claim(
-            "softmax-breaks", "1.4(b)",
-            "Softmax breaks (overflow, underflow) on very large inputs",
-            "first logit at which each formula fails, per precision, by bisection, against "
-            "log(finfo.max) and log(smallest subnormal)",
-            f.text, f.verdict or "", SUPPORTED, "tables/softmax-stability.thresholds.csv",
-        )  # fmt: skip
-
-    return judge
-
-
-def _batch(config: Any) -> Callable[[Tables], Claim]:
-    def judge(tables: Tables) -> Claim:
-        from nnhw.experiments.batch_scaling import report as br
-        from nnhw.experiments.verify.compute import sub_config
-
-        cfg = sub_config("batch-scaling", config)
-        verdict, text = br.claim_verdict(_sub(tables, "batch-scaling"), "init", cfg.regime_factor)
-        return Claim(
-            "batch-scaling", "1.4(f)",
-            "The gradient increases proportionally with the batch size",
-            "norm of minibatch gradients against B, summed and mean loss (log-log slopes)",
-            text, verdict, HOLDS_ONLY, "tables/batch-scaling.slopes.csv",
-        )  # fmt: skip
-
-    return judge
-
-
-def substudy_claims(config: Any) -> list[Callable[[Tables], Claim]]:
-    """The sub-studies' claims, judged with the settings verify ran them with."""
-    from nnhw.experiments.vanishing_gradients import report as vr
-
-    return [
-        _vanishing(vr.CLAIM_13B, "sigmoid-vanishes", "1.3(b)",
-                   "Sigmoid's gradient vanishes in deeper nets; ReLU's does not", config),
-        _vanishing(vr.CLAIM_14D, "tanh-vanishes", "1.4(d)",
-                   "Tanh suffers from a vanishing gradient", config),
-        _softmax("argmax"),
-        _softmax("breaks"),
-        _batch(config),
-    ]  # fmt: skip
+def substudy_tables(tables: Tables, command: str) -> Tables:
+    """The tables of sub-study `command` under their own names (`summary`, not
+    `vanishing-gradients.summary`); empty when the run has none of them."""
+    prefix = f"{command}."
+    return {k[len(prefix) :]: v for k, v in tables.items() if k.startswith(prefix)}

@@ -24,10 +24,11 @@ if str(ROOT) not in sys.path:
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
-from nnhw.core.data import make_dataset  # noqa: E402
-from nnhw.experiments.data.prepare import output_count, split_and_standardise  # noqa: E402
 from torch import nn  # noqa: E402
 from torch.nn import functional as F  # noqa: E402, N812
+
+from nnhw.core.data import make_dataset  # noqa: E402
+from nnhw.experiments.data.prepare import output_count, split_and_standardise  # noqa: E402
 
 Tensor = torch.Tensor
 # name: (module, f'(z) from z and a, max f', can saturate)

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+
 from nnhw.core.mlp import MLP
 from nnhw.core.optim import SGD
 from nnhw.core.train import TrainData, fit, train_epoch

@@ -10,42 +10,36 @@ from typing import Annotated
 
 import pytest
 import typer
+
 from nnhw.cli.common import (
-    DEFAULT_OUT,
-    ConfigOption,
-    JsonOption,
-    OutOption,
-    QuietOption,
-    ResumeOption,
+    RunOptions,
     SeedOption,
     parse_list,
     resolve_config,
     run_study,
+    sweep_command,
 )
 from nnhw.core.errors import NnhwError
 from nnhw.experiments.runs import studies
-
 from tests.experiments import report_fake_study as fake
 
 
+@sweep_command
 def fake_cmd(
     ctx: typer.Context,
     epochs: Annotated[int, typer.Option("--epochs")] = 5,
     activations: Annotated[str, typer.Option("--activations")] = "relu,tanh",
     seed: SeedOption = None,
-    out: OutOption = DEFAULT_OUT,
-    config: ConfigOption = None,
-    quiet: QuietOption = False,
-    json_out: JsonOption = False,
-    resume: ResumeOption = None,
+    *,
+    run: RunOptions,
 ) -> None:
     values = {
         "epochs": epochs,
         "seed": seed,
         "activations": parse_list(activations, "--activations", choices=("relu", "tanh")),
     }
-    cfg = resolve_config(ctx, "fake", fake.Config, values, config)
-    run_study("fake", cfg, out=out, quiet=quiet, json_out=json_out, resume=resume)
+    cfg = resolve_config(ctx, "fake", fake.Config, values, run.config)
+    run_study("fake", cfg, run)
 
 
 @pytest.fixture(autouse=True)

@@ -7,9 +7,9 @@ import hashlib
 from pathlib import Path
 
 import pytest
+
 from nnhw.experiments.runs import studies
 from nnhw.experiments.runs.runner import execute
-
 from tests.experiments import report_fake_study as fake
 
 

@@ -8,9 +8,9 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from nnhw.experiments.runs import studies
 from nnhw.experiments.runs.runner import execute
-
 from tests.experiments import report_fake_study as fake
 
 

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+
 from nnhw.core.activations import ACTIVATION_NAMES
 from nnhw.core.data import DATASET_NAMES, TASKS
 from nnhw.core.init import INIT_NAMES
@@ -136,7 +137,7 @@ def test_divergence_is_a_warning_not_an_error(invoke, tmp_path):
 @pytest.mark.parametrize("args", [("--help",), ("train", "--help")])
 def test_help_imports_neither_pandas_nor_matplotlib(args):
     code = (
-        f"import sys\nfrom cli.main import main\ntry:\n    main({list(args)!r})\n"
+        f"import sys\nfrom nnhw.cli.main import main\ntry:\n    main({list(args)!r})\n"
         "except SystemExit:\n    pass\n"
         "print('HEAVY', sorted(m for m in ('pandas', 'matplotlib') if m in sys.modules))"
     )
@@ -174,7 +175,7 @@ def test_help_is_plain_and_keeps_each_example_on_its_line(command, invoke):
 
 def test_root_help_lists_every_command_without_rich():
     code = (
-        "import sys\nfrom cli.main import main\ntry:\n    main(['--help'])\n"
+        "import sys\nfrom nnhw.cli.main import main\ntry:\n    main(['--help'])\n"
         "except SystemExit:\n    pass\nprint('RICH', 'rich' in sys.modules)"
     )
     proc = subprocess.run(
@@ -210,7 +211,7 @@ def test_ctrl_c_keeps_the_history_and_exits_130(tmp_path):
     cmd = [
         sys.executable,
         "-c",
-        "from cli.main import main; main()",
+        "from nnhw.cli.main import main; main()",
         "train",
         "--task",
         "regression",

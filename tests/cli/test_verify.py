@@ -6,9 +6,14 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+
 from nnhw.experiments.runs.rundir import RunDir
-from nnhw.experiments.verify import compute as verify
+from nnhw.experiments.runs.studies import load
+from nnhw.experiments.verify.findings import all_claims, claims_table_from
 from nnhw.experiments.verify.report import EVIDENCE
+from nnhw.experiments.verify.substudies import SUBSTUDIES
+
+verify = load("verify")
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +48,7 @@ def test_default_run_completes_with_every_claim_judged(run):
 def test_sub_study_tables_are_kept(run):
     _, path = run
     names = {p.stem for p in (path / "tables").glob("*.csv")}
-    for study in verify.SUBSTUDIES:
+    for study in SUBSTUDIES:
         assert any(n.startswith(f"{study}.") for n in names), study
 
 
@@ -52,7 +57,7 @@ def _tables(path):
 
 
 def _claim(tables, cid):
-    c = {x.id: x for x in verify.all_claims(tables, verify.Config())}
+    c = {x.id: x for x in all_claims(tables, verify.Config())}
     return c[cid].category()
 
 
@@ -91,7 +96,7 @@ def test_strict_fails_when_a_verdict_differs(run):
 
 def test_claims_rebuilt_from_saved_tables_are_identical(run):
     tables = _tables(run[1])
-    again = verify.claims_table_from(tables, verify.Config())
+    again = claims_table_from(tables, verify.Config())
     saved = tables["claims"]
     pd.testing.assert_frame_equal(
         again[["id", "verdict"]].reset_index(drop=True), saved[["id", "verdict"]]
@@ -116,7 +121,6 @@ def test_bad_input_exits_2_with_one_line(invoke, tmp_path, args, needle):
 
 def test_report_rebuilds_identically_and_passes_the_browser_checks(run, tmp_path):
     from nnhw.cli.main import main
-
     from tests.experiments.test_report_browser import (
         CHROMIUM,
         _assert_clean,

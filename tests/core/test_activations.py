@@ -8,9 +8,9 @@ import warnings
 import numpy as np
 import pytest
 import torch
+
 from nnhw.core.activations import ACTIVATION_NAMES, get_activation
 from nnhw.core.errors import NnhwError
-
 from tests.core.torch_ref import TORCH_ACTIVATIONS
 
 

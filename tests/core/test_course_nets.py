@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F  # noqa: N812 (the PyTorch convention)
+
 from nnhw.core.gradcheck import relative_error
 from nnhw.core.losses import get_loss
 from nnhw.core.mlp import MLP

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from nnhw.core.data import (
     CLASSIFICATION_DATASETS,
     DATASET_NAMES,

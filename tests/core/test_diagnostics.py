@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from nnhw.core import diagnostics
 from nnhw.core.losses import get_loss
 from nnhw.core.mlp import MLP

@@ -6,12 +6,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+
 from nnhw.core.data import Standardizer, make_dataset, split, targets
 from nnhw.core.losses import get_loss
 from nnhw.core.mlp import MLP
 from nnhw.core.optim import make_optimizer
 from nnhw.core.train import TrainData, fit
-
 from tests.core.torch_ref import linear_layers, torch_loss
 
 SEEDS = [11, 12, 13]

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from nnhw.core.activations import ACTIVATION_NAMES
 from nnhw.core.gradcheck import check_gradients, loss_and_gradients, relative_error
 from nnhw.core.mlp import MLP
-
 from tests.core.torch_ref import autograd_member
 
 D_IN, WIDTH, N, E = 3, 4, 6, 2

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from nnhw.core.errors import NnhwError
 from nnhw.core.init import INIT_NAMES, init_bias, init_weight
 from nnhw.core.mlp import MLP

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+
 from nnhw.core.errors import NnhwError
 from nnhw.core.gradcheck import relative_error
 from nnhw.core.losses import LOSS_NAMES, check_reduction, get_loss
-
 from tests.core.torch_ref import torch_loss
 
 

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+
 from nnhw.core.softmax import log_softmax, logsumexp, softmax, softmax_naive
 
 DTYPES = [np.float32, np.float64]

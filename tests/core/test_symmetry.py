@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from nnhw.core.data import make_dataset, targets
 from nnhw.core.mlp import MLP
 from nnhw.core.optim import make_optimizer

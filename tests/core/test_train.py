@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from nnhw.core.data import Standardizer, make_dataset, split, targets
 from nnhw.core.mlp import MLP
 from nnhw.core.optim import make_optimizer

@@ -14,6 +14,7 @@ from collections.abc import Callable
 import numpy as np
 import torch
 import torch.nn.functional as F  # noqa: N812 (the PyTorch convention)
+
 from nnhw.core.mlp import MLP
 
 torch.set_num_threads(1)  # tiny tensors; do not compete for the shared cores

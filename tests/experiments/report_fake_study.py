@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+
 from nnhw.core.errors import NnhwError
 from nnhw.experiments.reporting.plotting import color_for, new_figure
 from nnhw.experiments.reporting.report import Finding, Report, Section

@@ -9,19 +9,23 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+
 from nnhw.core.errors import NnhwError
 from nnhw.experiments.batch_scaling import compute as bs
 from nnhw.experiments.batch_scaling import fits
 from nnhw.experiments.batch_scaling import measure as bm
-from nnhw.experiments.batch_scaling.report import claim_verdict, headline, metrics, report
+from nnhw.experiments.batch_scaling.config import Config, default_batch_sizes
+from nnhw.experiments.batch_scaling.figures import figures
+from nnhw.experiments.batch_scaling.findings import claim_verdict
+from nnhw.experiments.batch_scaling.report import headline, metrics, report
 from nnhw.experiments.runs.context import Interrupted, RunContext
 
 SMALL = {"samples": 64, "minibatches": 500, "pretrain_epochs": 5, "train_epochs": 5, "seeds": 2}
 
 
 @pytest.fixture(scope="module")
-def small() -> tuple[bs.Config, dict[str, pd.DataFrame]]:
-    config = bs.Config(**SMALL)
+def small() -> tuple[Config, dict[str, pd.DataFrame]]:
+    config = Config(**SMALL)
     return config, bs.compute(config, RunContext())
 
 
@@ -156,7 +160,7 @@ def test_report_findings_come_from_the_tables(small) -> None:
     assert claims and claims[0].verdict.startswith("holds only when the loss is summed")
     assert "B_simple" in headline(tables)
     assert metrics(tables)["sum_fixed_diverges_from"] > 1
-    assert set(bs.figures(tables, config)) == {
+    assert set(figures(tables, config)) == {
         "gradient_norm", "sq_norm", "training_loss", "training_final"
     }  # fmt: skip
 
@@ -176,12 +180,12 @@ def test_ctrl_c_during_training_keeps_the_gradient_tables(monkeypatch: pytest.Mo
         raise KeyboardInterrupt
 
     monkeypatch.setattr(bs, "train_cell", interrupted)
-    config = bs.Config(samples=16, minibatches=10, pretrain_epochs=0)
+    config = Config(samples=16, minibatches=10, pretrain_epochs=0)
     with pytest.raises(Interrupted) as exc:
         bs.compute(config, RunContext())
     tables = exc.value.tables
     assert set(tables) == {"gradients", "noise", "fits", "slopes"}
-    assert set(bs.figures(tables, config)) == {"gradient_norm", "sq_norm"}
+    assert set(figures(tables, config)) == {"gradient_norm", "sq_norm"}
     titles = [s.title for s in report(tables, config).sections]
     assert "Training with growing batches" not in titles and "Gradient noise model" in titles
 
@@ -249,10 +253,10 @@ def test_training_breaks_criteria() -> None:
 )
 def test_bad_config_names_the_option(kwargs: dict, message: str) -> None:
     with pytest.raises(NnhwError, match=message):
-        bs.Config(**kwargs)
+        Config(**kwargs)
 
 
 def test_default_batch_sizes() -> None:
-    assert bs.default_batch_sizes(8) == (1, 2, 4, 8)
-    assert bs.default_batch_sizes(12) == (1, 2, 4, 8, 12)
-    assert bs.Config(samples=12, batch_sizes=(12, 3, 1, 3)).sizes == (1, 3, 12)
+    assert default_batch_sizes(8) == (1, 2, 4, 8)
+    assert default_batch_sizes(12) == (1, 2, 4, 8, 12)
+    assert Config(samples=12, batch_sizes=(12, 3, 1, 3)).sizes == (1, 3, 12)

@@ -10,14 +10,18 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 import pytest
+
 from nnhw.core.errors import NnhwError
 from nnhw.core.presets import PRESETS
-from nnhw.experiments.compare_activations import compute as ca
+from nnhw.experiments.compare_activations import compute
 from nnhw.experiments.compare_activations import depth as cd
 from nnhw.experiments.compare_activations import findings as cf
 from nnhw.experiments.compare_activations.cells import activation_cell
+from nnhw.experiments.compare_activations.config import Config
+from nnhw.experiments.reporting.numbers import number
 from nnhw.experiments.reporting.plotting import close_figure
 from nnhw.experiments.runs.context import Interrupted, RunContext, SweepOptions
+from nnhw.experiments.runs.studies import load
 from nnhw.experiments.runs.sweep import cell_seed
 
 TINY = {"seeds": 2, "epochs": 3, "samples": 100, "timing_repeats": 2}
@@ -27,8 +31,11 @@ KEY_COLUMNS = [
 ]  # fmt: skip
 
 
-def run(**kw) -> tuple[ca.Config, dict[str, pd.DataFrame]]:
-    cfg = ca.Config(**{**TINY, **kw})
+ca = load("compare-activations")  # the study's roles: compute, figures, report, ...
+
+
+def run(**kw) -> tuple[Config, dict[str, pd.DataFrame]]:
+    cfg = Config(**{**TINY, **kw})
     return cfg, ca.compute(cfg, RunContext())
 
 
@@ -146,7 +153,7 @@ def _quotable(tables: dict[str, pd.DataFrame]) -> set[str]:
     out = set()
     for name in ("summary", "timing", "linear_baseline", "layer_summary"):
         for v in tables[name].select_dtypes("number").to_numpy().ravel():
-            out.add(cf.fmt(v))
+            out.add(number(v))
     return out
 
 
@@ -214,8 +221,8 @@ def test_regression_draws_fitted_curves():
 
 
 def test_one_cell_per_activation_and_a_cell_is_deterministic():
-    cfg = ca.Config(**TINY, activations=("tanh", "relu"))
-    cells = ca.cells(cfg)
+    cfg = Config(**TINY, activations=("tanh", "relu"))
+    cells = compute.cells(cfg)
     assert [c["activation"] for c in cells] == ["tanh", "relu"]
     assert [(c["depth"], c["hidden"], c["stream"]) for c in cells] == [(1, (64,), 0), (1, (64,), 1)]
     a = activation_cell(cells[1], cell_seed(cfg.seed, 1))
@@ -231,7 +238,7 @@ def test_one_cell_per_activation_and_a_cell_is_deterministic():
 
 
 def test_two_workers_give_the_same_tables_as_serial():
-    cfg = ca.Config(**{**TINY, "activations": ("relu", "sigmoid"), "epochs": 2})
+    cfg = Config(**{**TINY, "activations": ("relu", "sigmoid"), "epochs": 2})
     serial = ca.compute(cfg, RunContext())
     parallel = ca.compute(cfg, RunContext(sweep=SweepOptions(workers=2)))
     for name in ("history", "layers", "summary"):
@@ -240,14 +247,12 @@ def test_two_workers_give_the_same_tables_as_serial():
 
 
 def test_ctrl_c_keeps_what_finished(monkeypatch):
-    import nnhw.experiments.compare_activations.cells as cell
-
     def interrupted(params, seed):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(cell, "activation_cell", interrupted)
+    monkeypatch.setattr(compute, "activation_cell", interrupted)
     with pytest.raises(Interrupted) as info:
-        ca.compute(ca.Config(**TINY), RunContext())
+        ca.compute(Config(**TINY), RunContext())
     assert "points" in info.value.tables and "summary" not in info.value.tables
 
 
@@ -255,7 +260,7 @@ def test_ctrl_c_keeps_what_finished(monkeypatch):
 
 
 def test_config_resolves_the_preset_and_identity():
-    cfg = ca.Config(task="regression", include_identity=True)
+    cfg = Config(task="regression", include_identity=True)
     p = PRESETS["regression"]
     assert (cfg.dataset, cfg.hidden, cfg.optimizer, cfg.lr) == (
         p.dataset,
@@ -264,8 +269,8 @@ def test_config_resolves_the_preset_and_identity():
         p.lr,
     )
     assert cfg.activations == ("relu", "leaky-relu", "tanh", "sigmoid", "identity")
-    assert ca.Config(dataset="spiral").task == "classification"
-    assert ca.Config(activations=("ReLU", "TANH")).activations == ("relu", "tanh")
+    assert Config(dataset="spiral").task == "classification"
+    assert Config(activations=("ReLU", "TANH")).activations == ("relu", "tanh")
     assert replace(cfg, seeds=3).activations == cfg.activations  # resolving twice is stable
 
 
@@ -297,7 +302,7 @@ def test_config_resolves_the_preset_and_identity():
 )
 def test_bad_settings_name_the_option(kw, message):
     with pytest.raises(NnhwError, match=message):
-        ca.Config(**kw)
+        Config(**kw)
 
 
 # -- the depth axis (--depths) --------------------------------------------------------------------
@@ -311,15 +316,15 @@ def depths():
 
 
 def test_cells_are_activations_by_depths_with_their_hidden_layers():
-    cfg = ca.Config(**DEPTHS, depths=(4, 1, 2))
+    cfg = Config(**DEPTHS, depths=(4, 1, 2))
     assert cfg.depths == (1, 2, 4) and cfg.depth == 4
-    got = [(c["activation"], c["depth"], c["hidden"], c["stream"]) for c in ca.cells(cfg)]
+    got = [(c["activation"], c["depth"], c["hidden"], c["stream"]) for c in compute.cells(cfg)]
     assert got == [
         ("relu", 1, (8,), 0), ("relu", 2, (8, 8), 0), ("relu", 4, (8,) * 4, 0),
         ("sigmoid", 1, (8,), 1), ("sigmoid", 2, (8, 8), 1), ("sigmoid", 4, (8,) * 4, 1),
     ]  # fmt: skip
-    assert [c["depth"] for c in ca.cells(ca.Config(**{**DEPTHS, "hidden": (8, 8, 8)}))] == [3, 3]
-    assert ca.Config(**{**DEPTHS, "hidden": (8, 8)}, depths=(2,)).hidden_at(3) == (8, 8, 8)
+    assert [c["depth"] for c in compute.cells(Config(**{**DEPTHS, "hidden": (8, 8, 8)}))] == [3, 3]
+    assert Config(**{**DEPTHS, "hidden": (8, 8)}, depths=(2,)).hidden_at(3) == (8, 8, 8)
 
 
 def test_every_table_has_a_row_set_per_activation_and_depth(depths):
@@ -341,8 +346,8 @@ def test_every_table_has_a_row_set_per_activation_and_depth(depths):
 
 def test_a_cell_does_not_depend_on_the_other_depths_and_depth_1_is_the_default_run(depths):
     _, tables = depths
-    alone = ca.compute(ca.Config(**DEPTHS, depths=(2,)), RunContext())
-    default = ca.compute(ca.Config(**DEPTHS), RunContext())  # hidden (8,): one hidden layer
+    alone = ca.compute(Config(**DEPTHS, depths=(2,)), RunContext())
+    default = ca.compute(Config(**DEPTHS), RunContext())  # hidden (8,): one hidden layer
     for name in ("history", "layers"):
         full = tables[name].drop(columns="cell")
         for d, other in ((2, alone), (1, default)):
@@ -360,7 +365,7 @@ def test_two_workers_give_the_same_depth_tables_as_serial(depths):
 def test_figure_count_does_not_grow_with_the_depths(depths):
     cfg, tables = depths
     figs = ca.figures(tables, cfg)
-    two_cfg = ca.Config(**DEPTHS, depths=(1, 2))
+    two_cfg = Config(**DEPTHS, depths=(1, 2))
     fewer = ca.figures(ca.compute(two_cfg, RunContext()), two_cfg)
     assert set(figs) == set(fewer) == {
         "depth_effect", "loss_curves", "gradient_norms", "unit_health", "activation_ranges",
@@ -378,7 +383,7 @@ def test_depth_report_headline_and_metrics(depths):
     report = ca.report(tables, cfg)
     texts = [f.text for f in report.findings]
     assert texts[0].startswith("At depth 3, the deepest, test accuracy")
-    speed = [f for f in report.findings if f.claim == cd.SPEED_CLAIM]
+    speed = [f for f in report.findings if f.claim == cf.SPEED_CLAIM]
     assert len(speed) == 1 and speed[0].verdict is not None
     assert "at depth 1" in speed[0].text and "at depth 3" in speed[0].text
     assert any(t.startswith("The first layer's weight gradient over the last") for t in texts)
@@ -395,8 +400,8 @@ def _speed(s: pd.DataFrame, relu_faster_at: set[int]) -> str | None:
     relu = s["activation"] == "relu"
     faster = s["depth"].isin(relu_faster_at)
     s["epochs_to_target"] = np.where(relu == faster, 2.0, 5.0)
-    finding = cd.depth_speed_finding(s)
-    assert finding is not None and finding.claim == cd.SPEED_CLAIM
+    finding = cf.depth_speed_finding(s)
+    assert finding is not None and finding.claim == cf.SPEED_CLAIM
     return finding.verdict
 
 
@@ -411,7 +416,7 @@ def test_depth_speed_verdict_follows_the_data(depths):
     never = s.copy()
     never.loc[never["activation"] == "sigmoid", "reached"] = 0
     never.loc[never["activation"] == "relu", "reached"] = 2
-    f = cd.depth_speed_finding(never)
+    f = cf.depth_speed_finding(never)
     assert "Sigmoid never reached it at depths 1, 2, 3" in f.text and f.verdict == "supported"
 
 
@@ -421,15 +426,15 @@ def test_depth_gradient_finding_quotes_the_ratios_and_their_trend(depths):
     sig, relu = s["activation"] == "sigmoid", s["activation"] == "relu"
     s.loc[relu, "grad_ratio"] = 1.0
     s.loc[sig, "grad_ratio"] = [0.5, 0.1, 0.01]
-    f = cd.depth_gradient_finding(s)
+    f = cf.depth_gradient_finding(s)
     assert "0.01 against 1 at depth 3" in f.text
     assert "2 times sigmoid's at depth 1 and 100 times at depth 3: the gap widens" in f.text
     s.loc[sig, "grad_ratio"] = [0.01, 0.1, 0.5]
-    assert "the gap narrows with depth" in cd.depth_gradient_finding(s).text
+    assert "the gap narrows with depth" in cf.depth_gradient_finding(s).text
     s.loc[sig, "grad_ratio"] = [0.1, 0.01, 0.5]
-    assert "does not change monotonically" in cd.depth_gradient_finding(s).text
+    assert "does not change monotonically" in cf.depth_gradient_finding(s).text
     one = s[s["depth"] == 1]
-    assert cd.depth_gradient_finding(one) is None and cd.depth_speed_finding(one) is None
+    assert cf.depth_gradient_finding(one) is None and cf.depth_speed_finding(one) is None
 
 
 def test_tables_without_a_depth_column_are_one_depth(depths):
@@ -439,7 +444,7 @@ def test_tables_without_a_depth_column_are_one_depth(depths):
     old = {
         k: v.drop(columns="depth") if k != "summary" and "depth" in v else v for k, v in one.items()
     }
-    cfg2 = ca.Config(**{**DEPTHS, "hidden": (8, 8)})
+    cfg2 = Config(**{**DEPTHS, "hidden": (8, 8)})
     assert [f.text for f in ca.report(old, cfg2).findings] == [
         f.text for f in ca.report(one, cfg2).findings
     ]
@@ -452,12 +457,14 @@ def test_tables_without_a_depth_column_are_one_depth(depths):
 
 def test_cell_cost_orders_deeper_wider_and_exp_based_cells_first() -> None:
     from nnhw.experiments.compare_activations.cells import cell_cost
-    from nnhw.experiments.compare_activations.compute import Config, cells
+    from nnhw.experiments.compare_activations.compute import Config
 
-    by_cell = {(c["activation"], c["depth"]): cell_cost(c) for c in cells(Config(depths=(1, 2, 4)))}
+    by_cell = {
+        (c["activation"], c["depth"]): cell_cost(c) for c in compute.cells(Config(depths=(1, 2, 4)))
+    }
     assert by_cell[("relu", 4)] > by_cell[("relu", 2)] > by_cell[("relu", 1)]
     assert by_cell[("sigmoid", 2)] > by_cell[("relu", 2)]
-    more_seeds = {c["activation"]: cell_cost(c) for c in cells(Config(seeds=10))}
+    more_seeds = {c["activation"]: cell_cost(c) for c in compute.cells(Config(seeds=10))}
     assert more_seeds["relu"] == 2 * by_cell[("relu", 1)]
 
 

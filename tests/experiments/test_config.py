@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
 from nnhw.core.errors import NnhwError
 from nnhw.experiments.runs.configfile import (
     config_from_mapping,

@@ -6,6 +6,7 @@ import os
 
 import numpy as np
 import pytest
+
 from nnhw.core.errors import NnhwError
 from nnhw.experiments.data.csvfile import read_csv
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from nnhw.experiments.reporting import parallel_figures
 from nnhw.experiments.reporting.parallel_figures import can_fork, save_figures
 from nnhw.experiments.reporting.plotting import new_figure

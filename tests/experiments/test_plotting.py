@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+
 from nnhw.experiments.reporting.plotting import (
     ACTIVATION_COLORS,
     PALETTE,

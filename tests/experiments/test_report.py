@@ -8,12 +8,12 @@ import re
 from pathlib import Path
 
 import pytest
+
 from nnhw.core.errors import NnhwError
 from nnhw.experiments.reporting.report import Report, Section, write_report
 from nnhw.experiments.runs import studies
 from nnhw.experiments.runs.rundir import RunDir
 from nnhw.experiments.runs.runner import execute, rebuild
-
 from tests.experiments import report_fake_study as fake
 
 

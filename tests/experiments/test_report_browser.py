@@ -21,9 +21,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
+
 from nnhw.experiments.runs import studies
 from nnhw.experiments.runs.runner import execute
-
 from tests.experiments import report_fake_study as fake
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+
 from nnhw.core.errors import NnhwError
 from nnhw.experiments.runs.rundir import RunDir, atomic_write_bytes, atomic_write_text, run_status
 

@@ -11,12 +11,14 @@ import mpmath
 import numpy as np
 import pandas as pd
 import pytest
+
 from nnhw.core.errors import NnhwError
 from nnhw.experiments.runs.context import RunContext
 from nnhw.experiments.softmax_stability import findings as sf
 from nnhw.experiments.softmax_stability import measure as sm
 from nnhw.experiments.softmax_stability import theory as st
-from nnhw.experiments.softmax_stability.compute import COMMAND, Config, compute, thresholds_table
+from nnhw.experiments.softmax_stability.compute import compute, thresholds_table
+from nnhw.experiments.softmax_stability.config import COMMAND, Config
 
 SMALL = Config(points=15, rows=4, classes=8)  # the full scale range 1e-2 .. 1e5, few logits
 
@@ -33,7 +35,7 @@ def _spacing(value: float, dtype: str) -> float:
 @pytest.mark.parametrize("dtype", sm.DTYPES)
 @pytest.mark.parametrize("case", ["outlier", "random", "temperature"])
 def test_naive_overflow_threshold_is_log_of_finfo_max(tables, case, dtype):
-    row = sf._rows(tables["thresholds"], case=case, dtype=dtype, formula="naive").iloc[0]
+    row = sf.select(tables["thresholds"], case=case, dtype=dtype, formula="naive").iloc[0]
     theory = math.log(float(np.finfo(dtype).max))
     # logits are rounded to the dtype: within one spacing there, plus the bisection width
     tol = st.BISECT_RTOL * abs(row["critical_value"]) + _spacing(theory, dtype)
@@ -45,7 +47,7 @@ def test_naive_overflow_threshold_is_log_of_finfo_max(tables, case, dtype):
 
 @pytest.mark.parametrize("dtype", sm.DTYPES)
 def test_naive_underflow_threshold_is_log_of_half_the_smallest_subnormal(tables, dtype):
-    row = sf._rows(tables["thresholds"], case="shifted-down", dtype=dtype, formula="naive")
+    row = sf.select(tables["thresholds"], case="shifted-down", dtype=dtype, formula="naive")
     row = row.iloc[0]
     # round to nearest: exp(x) becomes 0 below half the smallest subnormal
     theory = math.log(float(np.finfo(dtype).smallest_subnormal)) - math.log(2)
@@ -57,20 +59,20 @@ def test_max_shifted_never_breaks_and_sums_to_one(tables):
     assert (
         len(tables["sweep"]) == 4 * 3 * 4 * 15
     )  # cases x dtypes x formulas x points: no cell lost
-    shifted = sf._rows(tables["sweep"], formula="max-shifted", representable=True)
+    shifted = sf.select(tables["sweep"], formula="max-shifted", representable=True)
     assert len(shifted) > 100
     assert (shifted["nan_fraction"] == 0).all() and (shifted["inf_fraction"] == 0).all()
     assert (shifted["broken_fraction"] == 0).all()
     assert shifted["max_sum_error_ulps"].max() <= 4  # |sum p - 1| within a few eps
-    th = sf._rows(tables["thresholds"], formula="max-shifted")
+    th = sf.select(tables["thresholds"], formula="max-shifted")
     assert not th["fails_in_range"].any()
     # ... while the naive form does break, on the same logits
-    naive = sf._rows(tables["sweep"], formula="naive", representable=True)
+    naive = sf.select(tables["sweep"], formula="naive", representable=True)
     assert (naive["nan_fraction"] > 0).any()
 
 
 def test_float64_error_against_mpmath_is_a_few_ulp_where_nothing_overflows(tables):
-    sweep = sf._rows(tables["sweep"], dtype="float64", representable=True)
+    sweep = sf.select(tables["sweep"], dtype="float64", representable=True)
     modest = sweep[(sweep["scale"] <= 1) & sweep["formula"].isin(["naive", "max-shifted"])]
     assert len(modest) and modest["max_ulp_error"].max() <= 4
     # at any scale the max-shifted error stays at the condition 1 + max|x_i - max x|
@@ -155,10 +157,10 @@ def test_case_draws_do_not_depend_on_the_other_cases_or_formulas(tables):
     alone = compute(
         dataclasses.replace(SMALL, cases=("outlier",), formulas=("naive",)), RunContext()
     )
-    full = sf._rows(tables["sweep"], case="outlier", formula="naive").reset_index(drop=True)
+    full = sf.select(tables["sweep"], case="outlier", formula="naive").reset_index(drop=True)
     pd.testing.assert_frame_equal(alone["sweep"], full)
     other = thresholds_table(dataclasses.replace(SMALL, seed=1, cases=("random",)))
-    mine = sf._rows(tables["thresholds"], case="random").reset_index(drop=True)
+    mine = sf.select(tables["thresholds"], case="random").reset_index(drop=True)
     assert not np.allclose(other["scale_first_fail"], mine["scale_first_fail"], equal_nan=True)
 
 

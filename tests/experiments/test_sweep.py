@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+
 from nnhw.core.errors import NnhwError
 from nnhw.experiments.runs import executors, sweep
 from nnhw.experiments.runs import rundir as rundir_module
@@ -25,7 +26,6 @@ from nnhw.experiments.runs.sweep import (
     run_sweep,
     sweep_key,
 )
-
 from tests.experiments import sweep_toy
 from tests.experiments.sweep_toy import (
     ROOT_SEED,
@@ -249,10 +249,10 @@ def test_crash_while_writing_a_cell_leaves_no_corrupt_file(
             raise Crash
         real_write(path, data)
 
-    monkeypatch.setattr(rundir_module, "atomic_write_bytes", dying_write)
+    monkeypatch.setattr(sweep, "atomic_write_bytes", dying_write)
     with pytest.raises(Crash):
         run_sweep(toy_cell, toy_grid(), RunContext(rundir=rd), ROOT_SEED)
-    monkeypatch.setattr(rundir_module, "atomic_write_bytes", real_write)
+    monkeypatch.setattr(sweep, "atomic_write_bytes", real_write)
     assert [f.name for f in sorted(folder.glob("*.pkl"))] == [f"{i:05d}.pkl" for i in range(4)]
     assert (folder / ".00004.pkl.crash.tmp").exists()
 

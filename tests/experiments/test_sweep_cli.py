@@ -60,7 +60,7 @@ def test_workers_2_writes_the_serial_tables(serial_run: Path, tmp_path: Path, ca
 
 def nnhw(*args: object) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-c", "from cli.main import main; main()", *map(str, args)],
+        [sys.executable, "-c", "from nnhw.cli.main import main; main()", *map(str, args)],
         cwd=REPO,
         env=dict(os.environ, PYTHONPATH=str(REPO)),
         stdout=subprocess.PIPE,

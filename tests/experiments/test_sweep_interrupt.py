@@ -13,7 +13,6 @@ from pathlib import Path
 
 from nnhw.experiments.runs.context import RunContext
 from nnhw.experiments.runs.sweep import combine, run_sweep, sweep_key
-
 from tests.experiments.sweep_toy import ROOT_SEED, toy_cell, toy_grid
 
 REPO = Path(__file__).resolve().parents[2]

@@ -5,12 +5,12 @@ refused when the settings differ. The study is the toy in tests/experiments/swee
 from __future__ import annotations
 
 import pytest
+
 from nnhw.core.errors import NnhwError
 from nnhw.experiments.runs import studies
 from nnhw.experiments.runs.context import RunContext, SweepOptions
 from nnhw.experiments.runs.runner import execute
 from nnhw.experiments.runs.sweep import combine, run_sweep
-
 from tests.experiments import sweep_toy
 from tests.experiments.sweep_toy import Config, failing_cell, marker_counts, toy_grid
 

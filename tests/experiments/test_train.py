@@ -8,6 +8,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+
 from nnhw.core.data import Standardizer, make_dataset, split, targets
 from nnhw.core.errors import NnhwError
 from nnhw.core.losses import get_loss
@@ -16,6 +17,7 @@ from nnhw.core.presets import PRESETS
 from nnhw.experiments.reporting.plotting import figure_bytes
 from nnhw.experiments.runs.context import Interrupted, RunContext
 from nnhw.experiments.runs.studies import load
+from nnhw.experiments.train import compute as train_compute
 from nnhw.experiments.train.compute import prepare
 from nnhw.experiments.train.config import Config
 
@@ -266,7 +268,7 @@ def test_ctrl_c_mid_epoch_reports_the_net_of_the_last_recorded_epoch(monkeypatch
         opt.step = step
         return opt
 
-    monkeypatch.setattr(train, "make_optimizer", interrupting)
+    monkeypatch.setattr(train_compute, "make_optimizer", interrupting)
     with pytest.raises(Interrupted) as info:
         train.compute(Config(task="classification", **SMALL), RunContext())
     got = info.value.tables

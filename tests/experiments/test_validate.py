@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 
 import pytest
+
 from nnhw.core.errors import NnhwError
 from nnhw.experiments.runs import validate as v
 

@@ -9,13 +9,17 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+
 from nnhw.core.activations import get_activation
 from nnhw.core.errors import NnhwError
 from nnhw.experiments.runs.context import Interrupted, RunContext
-from nnhw.experiments.vanishing_gradients import cells as gradient_flow
+from nnhw.experiments.runs.studies import load
+from nnhw.experiments.vanishing_gradients import cells
 from nnhw.experiments.vanishing_gradients import compute as vg
 from nnhw.experiments.vanishing_gradients import fits as gf
-from nnhw.experiments.vanishing_gradients.report import findings, make_headline, metrics
+from nnhw.experiments.vanishing_gradients.config import Config
+from nnhw.experiments.vanishing_gradients.findings import findings
+from nnhw.experiments.vanishing_gradients.report import headline, metrics
 from nnhw.experiments.vanishing_gradients.theory import (
     dead_relu_probability,
     gaussian_moments,
@@ -39,8 +43,8 @@ TINY = {
 
 
 @pytest.fixture(scope="module")
-def tiny() -> tuple[vg.Config, dict[str, pd.DataFrame]]:
-    config = vg.Config(**TINY)
+def tiny() -> tuple[Config, dict[str, pd.DataFrame]]:
+    config = Config(**TINY)
     return config, vg.compute(config, RunContext())
 
 
@@ -110,9 +114,9 @@ def test_dead_relu_matches_formula_within_monte_carlo_error(tiny) -> None:
 def test_tables_have_documented_columns(tiny) -> None:
     config, t = tiny
     assert list(t) == ["layers", "training", "theory", "summary", "vanishing", "dead_relu"]
-    assert list(t["layers"].columns) == [*gradient_flow.LAYER_COLUMNS, "cell"]
-    assert list(t["training"].columns) == [*gradient_flow.TRAINING_COLUMNS, "cell"]
-    assert list(t["dead_relu"].columns) == [*gradient_flow.DEAD_COLUMNS, "cell"]
+    assert list(t["layers"].columns) == [*cells.LAYER_COLUMNS, "cell"]
+    assert list(t["training"].columns) == [*cells.TRAINING_COLUMNS, "cell"]
+    assert list(t["dead_relu"].columns) == [*cells.DEAD_COLUMNS, "cell"]
     assert list(t["theory"].columns) == gf.THEORY_COLUMNS
     assert list(t["summary"].columns) == gf.SUMMARY_COLUMNS
     cases = len(config.activations) * len(config.inits)
@@ -129,9 +133,9 @@ def test_seeds_are_stable_members() -> None:
     params = {"study": "gradients", "activation": "tanh", "init": "standard", "depth": 3,
               "width": 8, "batch_size": 16, "batches": 2, "epochs": 1, "lr": 0.01}  # fmt: skip
     seed = np.random.SeedSequence(5, spawn_key=(2,))
-    one = gradient_flow.run_cell({**params, "seeds": 1}, seed)["layers"]
-    two = gradient_flow.run_cell({**params, "seeds": 2}, seed)["layers"]
-    again = gradient_flow.run_cell({**params, "seeds": 2}, seed)["layers"]
+    one = cells.run_cell({**params, "seeds": 1}, seed)["layers"]
+    two = cells.run_cell({**params, "seeds": 2}, seed)["layers"]
+    again = cells.run_cell({**params, "seeds": 2}, seed)["layers"]
     pd.testing.assert_frame_equal(one, two[two["seed"] == 0].reset_index(drop=True))
     pd.testing.assert_frame_equal(two, again)
     assert not np.allclose(
@@ -149,7 +153,7 @@ def _synthetic(factors: dict[tuple[str, str], float], depth: int = 5) -> pd.Data
             for layer in range(1, depth + 2):
                 v = f ** (depth - layer)
                 rows.append((act, init, depth, seed, layer, "hidden", v, v, 1.0, f**layer))
-    return pd.DataFrame(rows, columns=gradient_flow.LAYER_COLUMNS)
+    return pd.DataFrame(rows, columns=cells.LAYER_COLUMNS)
 
 
 def test_fitted_factor_is_geometric_mean_of_ratios() -> None:
@@ -198,11 +202,11 @@ def test_claim_verdict_follows_the_data() -> None:
 )
 def test_config_rejects_bad_values(field: str, value: object, message: str) -> None:
     with pytest.raises(NnhwError, match=message):
-        vg.Config(**{field: value})
+        Config(**{field: value})
 
 
 def test_config_normalises_names() -> None:
-    c = vg.Config(activations=["ReLU", "Sigmoid"], inits=("He-Normal",), depths=[2, 3])
+    c = Config(activations=["ReLU", "Sigmoid"], inits=("He-Normal",), depths=[2, 3])
     assert c.activations == ("relu", "sigmoid") and c.inits == ("he-normal",)
     assert c.depths == (2, 3)
 
@@ -225,14 +229,14 @@ def test_findings_name_numbers_from_the_tables(tiny) -> None:
     t2 = {**t, "summary": s2, "vanishing": gf.vanishing_cases(s2)}
     claim2 = next(f for f in findings(t2, config) if f.claim and f.claim.startswith("1.3(b)"))
     assert claim2.verdict == "refuted"
-    assert make_headline(t2) != make_headline(t)
+    assert headline(t2) != headline(t)
     assert metrics(t)["sigmoid/xavier-normal signal factor"] == pytest.approx(
         v.loc[("sigmoid", "xavier-normal"), "fitted_factor"])  # fmt: skip
 
 
 def test_figures_from_tables(tiny) -> None:
     config, t = tiny
-    figs = vg.figures(t, config)
+    figs = load("vanishing-gradients").figures(t, config)
     assert set(figs) == {"signal_by_layer", "weight_grad_by_layer", "act_std_by_layer",
                          "fitted_vs_predicted", "training_heatmap", "dead_relu"}  # fmt: skip
     sigmoid_ax = figs["signal_by_layer"].axes[len(config.inits)]  # first sigmoid panel
@@ -249,5 +253,5 @@ def test_ctrl_c_hands_over_theory(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr(vg, "run_sweep", interrupted)
     with pytest.raises(Interrupted) as exc:
-        vg.compute(vg.Config(**TINY), RunContext())
+        vg.compute(Config(**TINY), RunContext())
     assert list(exc.value.tables) == ["theory"]

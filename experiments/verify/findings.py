@@ -1,21 +1,42 @@
 """The course's claims and the verdicts the measurements give them, computed from tables only.
 
 Contract: every claim is a function `tables -> Claim` reading the tables of `nnhw verify` (names
-in `experiments.verify`); nothing here computes a measurement, so a report rebuilt from the saved
+in `verify.compute`); nothing here computes a measurement, so a report rebuilt from the saved
 CSVs reaches the same verdicts, and perturbing a table changes a verdict (tests do this).
+`claims_table_from(tables, config)` judges every claim whose tables are present: the `claims`
+table that `compute` writes with the others and the report is drawn from.
 
 Verdicts: "supported", "refuted", or "holds only when ..." (the condition measured). `expected`
 is the verdict the theory as corrected by nnhw leads one to expect; `nnhw verify --strict` exits
-1 when a verdict differs from it. Timing claims have no expected verdict (machines differ).
+1 when a verdict differs from it (`strict_failures`). Timing claims have no expected verdict
+(machines differ).
+
+`CORE_CLAIMS` are judged from the core measurements (`verify.measure`). The claims judged by the
+sub-studies (`substudy_claims`) each reuse the study's own finding (text with its numbers, and
+verdict), so `nnhw verify` and the study's own report never disagree:
+- 1.3(b) sigmoid's gradient vanishes in deeper nets, ReLU's does not; 1.4(d) tanh's gradient
+  vanishes (vanishing-gradients: fitted per-layer factor of the back-propagated signal).
+- 1.4(a) softmax approximates argmax; 1.4(b) softmax breaks on large inputs (softmax-stability).
+- 1.4(f) the gradient grows proportionally with the batch size (batch-scaling: slopes).
+Expected verdicts follow variance-propagation theory: with the standard init (Var W = 1/(3n))
+ReLU's signal shrinks too, so 1.3(b) holds only under Xavier or He; tanh vanishes only under the
+standard init; 1.4(f) holds only for a summed loss at large batch sizes.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from nnhw.experiments.batch_scaling import findings as bf
+from nnhw.experiments.softmax_stability import findings as sf
+from nnhw.experiments.vanishing_gradients import findings as vf
+from nnhw.experiments.verify.config import Config
+from nnhw.experiments.verify.substudies import sub_config, substudy_tables
 
 Tables = dict[str, pd.DataFrame]
 SUPPORTED, REFUTED, HOLDS_ONLY = "supported", "refuted", "holds only when"
@@ -266,3 +287,100 @@ CORE_CLAIMS: list[Callable[[Tables], Claim]] = [
 
 def claims_table(claims: list[Claim]) -> pd.DataFrame:
     return pd.DataFrame([asdict(c) | {"category": c.category()} for c in claims])
+
+
+def _sub(tables: Tables, command: str) -> Tables:
+    sub = substudy_tables(tables, command)
+    if not sub:
+        raise KeyError(command)
+    return sub
+
+
+def _vanishing(claim_name: str, cid: str, section: str, text: str, config: Any) -> Callable:
+    def judge(tables: Tables) -> Claim:
+        cfg = sub_config("vanishing-gradients", config)
+        found = [f for f in vf.findings(_sub(tables, "vanishing-gradients"), cfg)
+                 if f.claim == claim_name]  # fmt: skip
+        if not found or found[0].verdict is None:
+            raise KeyError(cid)
+        f = found[0]
+        return Claim(
+            cid, section, text,
+            "fitted per-layer factor of the back-propagated signal at the deepest depth, per "
+            f"initialisation (vanishing: below {vf.VANISHING_FACTOR} per layer)",
+            f.text, f.verdict, HOLDS_ONLY, "tables/vanishing-gradients.summary.csv",
+        )  # fmt: skip
+
+    return judge
+
+
+def _softmax(which: str) -> Callable[[Tables], Claim]:
+    def judge(tables: Tables) -> Claim:
+        sub = _sub(tables, "softmax-stability")
+        if which == "argmax":
+            f = sf.argmax_finding(sub)
+            return Claim(
+                "softmax-argmax", "1.4(a)", "Softmax is a smooth approximation of argmax",
+                "exact softmax of random logits as the temperature falls; argmax agreement",
+                f.text, f.verdict or "", SUPPORTED, "tables/softmax-stability.temperature.csv",
+            )  # fmt: skip
+        f = sf.breaks_finding(sub)
+        return Claim(
+            "softmax-breaks", "1.4(b)",
+            "Softmax breaks (overflow, underflow) on very large inputs",
+            "first logit at which each formula fails, per precision, by bisection, against "
+            "log(finfo.max) and log(smallest subnormal)",
+            f.text, f.verdict or "", SUPPORTED, "tables/softmax-stability.thresholds.csv",
+        )  # fmt: skip
+
+    return judge
+
+
+def _batch(config: Any) -> Callable[[Tables], Claim]:
+    def judge(tables: Tables) -> Claim:
+        cfg = sub_config("batch-scaling", config)
+        verdict, text = bf.claim_verdict(_sub(tables, "batch-scaling"), "init", cfg.regime_factor)
+        return Claim(
+            "batch-scaling", "1.4(f)",
+            "The gradient increases proportionally with the batch size",
+            "norm of minibatch gradients against B, summed and mean loss (log-log slopes)",
+            text, verdict, HOLDS_ONLY, "tables/batch-scaling.slopes.csv",
+        )  # fmt: skip
+
+    return judge
+
+
+def substudy_claims(config: Any) -> list[Callable[[Tables], Claim]]:
+    """The sub-studies' claims, judged with the settings verify ran them with."""
+    return [
+        _vanishing(vf.CLAIM_13B, "sigmoid-vanishes", "1.3(b)",
+                   "Sigmoid's gradient vanishes in deeper nets; ReLU's does not", config),
+        _vanishing(vf.CLAIM_14D, "tanh-vanishes", "1.4(d)",
+                   "Tanh suffers from a vanishing gradient", config),
+        _softmax("argmax"),
+        _softmax("breaks"),
+        _batch(config),
+    ]  # fmt: skip
+
+
+def all_claims(tables: Tables, config: Config) -> list[Claim]:
+    """Every claim whose tables are present (an interrupted run lacks some)."""
+    out = []
+    for fn in [*CORE_CLAIMS, *substudy_claims(config)]:
+        try:
+            out.append(fn(tables))
+        except KeyError:
+            continue
+    return out
+
+
+def claims_table_from(tables: Tables, config: Config) -> pd.DataFrame:
+    """The claims table as the saved tables give it (what a rebuilt report shows)."""
+    return claims_table(all_claims(tables, config))
+
+
+def strict_failures(tables: Tables) -> list[str]:
+    """Claims whose verdict category differs from the expected one."""
+    c = tables["claims"]
+    bad = c[c["expected"].notna() & (c["category"] != c["expected"])]
+    return [f"{r.id}: {r.verdict} (expected {r.expected})" for r in bad.itertuples()]
