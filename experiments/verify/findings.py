@@ -26,7 +26,7 @@ standard init; 1.4(f) holds only for a summed loss at large batch sizes.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from typing import Any
 
 import numpy as np
@@ -35,26 +35,11 @@ import pandas as pd
 from nnhw.experiments.batch_scaling import findings as bf
 from nnhw.experiments.softmax_stability import findings as sf
 from nnhw.experiments.vanishing_gradients import findings as vf
+from nnhw.experiments.verify.claims import HOLDS_ONLY, REFUTED, SUPPORTED, Claim
 from nnhw.experiments.verify.config import Config
 from nnhw.experiments.verify.substudies import sub_config, substudy_tables
 
 Tables = dict[str, pd.DataFrame]
-SUPPORTED, REFUTED, HOLDS_ONLY = "supported", "refuted", "holds only when"
-
-
-@dataclass(frozen=True)
-class Claim:
-    id: str
-    section: str
-    claim: str
-    measured: str
-    numbers: str
-    verdict: str
-    expected: str | None
-    evidence: str
-
-    def category(self) -> str:
-        return HOLDS_ONLY if self.verdict.startswith(HOLDS_ONLY) else self.verdict
 
 
 def _derivatives(net: str, section: str, claim: str) -> Callable[[Tables], Claim]:
