@@ -14,6 +14,17 @@ Statuses: running, completed, failed, interrupted, diverged. `run_status(path)` 
 "interrupted" for a run whose run.json says running but whose process is gone, and "broken" when
 run.json is missing or unreadable.
 
+One owner per run: the process that creates (or resumes, or rebuilds) a run holds an exclusive
+`flock` on `run.lock` in its folder for as long as it works on it (`RunDir.acquire`/`release`;
+`create` acquires it before run.json exists). The OS drops the lock when the process dies, however
+it dies, so `run_status` tells a live run from a dead one by the lock, not by the recorded pid
+(which another process may have reused); only a folder without run.lock (older runs) or where
+the lock cannot be checked falls back to the pid (same host) and heartbeat (other hosts) rules.
+
+Duration: `start_clock(previous)` starts this session's clock on top of the seconds earlier
+sessions recorded; every heartbeat and `finish` write `duration_s` = previous + this session so
+far, so a session that was killed still counts up to its last heartbeat.
+
 Every write goes to a temporary file in the same folder and is renamed over the target with
 `os.replace`, so a crash leaves either the old file or the new one, never half a file.
 """
@@ -21,11 +32,13 @@ Every write goes to a temporary file in the same folder and is renamed over the 
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import math
 import os
 import platform
 import socket
+import stat
 import tempfile
 import threading
 import time
@@ -46,6 +59,13 @@ if TYPE_CHECKING:
 STATUSES = ("running", "completed", "failed", "interrupted", "diverged")
 HEARTBEAT_SECONDS = 30.0  # how often a running run refreshes its heartbeat
 STALE_SECONDS = 300.0  # a run on another host with an older heartbeat counts as interrupted
+LOCK_FILE = "run.lock"  # held (flock) by the process working on the run
+LOCK_WAIT_SECONDS = 0.5  # acquire retries this long: a status probe holds the lock for microseconds
+
+try:  # POSIX; elsewhere no lock is taken and the pid/heartbeat rules decide
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -110,6 +130,8 @@ class RunDir:
         self.id = self.path.name
         self.cells_dir = self.path / "cells"
         self._lock = threading.Lock()
+        self._lock_fd: int | None = None  # run.lock, while this object owns the run
+        self._clock: tuple[float, float] | None = None  # (earlier sessions' s, monotonic start)
 
     # -- creation ---------------------------------------------------------------------------
     @classmethod
@@ -141,6 +163,8 @@ class RunDir:
         else:  # pragma: no cover - 10 000 runs in one second
             raise NnhwError(f"--out: too many runs named {base} in {out}")
         rd = cls(path)
+        rd.acquire()  # before run.json says "running": the lock is what proves it
+        rd.start_clock()
         started = now_iso()
         info = {
             "id": rd.id,
@@ -196,8 +220,59 @@ class RunDir:
             return info
 
     def heartbeat(self) -> None:
-        """Record that the run is alive now."""
-        self.update(heartbeat=now_iso())
+        """Record that the run is alive now (and its duration so far, once the clock runs)."""
+        fields: dict[str, Any] = {"heartbeat": now_iso()}
+        if self._clock is not None:
+            fields["duration_s"] = self.elapsed()
+        self.update(**fields)
+
+    # -- ownership and duration -------------------------------------------------------------
+    def acquire(self) -> None:
+        """Own the run: an exclusive lock on run.lock, held until `release` or the end of this
+        process (module docstring). NnhwError when another process holds it."""
+        if self._lock_fd is not None or fcntl is None:
+            return
+        fd = _open_lock(self.path, create=True)
+        deadline = time.monotonic() + LOCK_WAIT_SECONDS
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() < deadline:
+                    time.sleep(0.02)
+                    continue
+                os.close(fd)
+                pid = ""
+                with contextlib.suppress(NnhwError):
+                    pid = f" (pid {self.run_json().get('pid')})"
+                raise NnhwError(
+                    f"{self.path} is in use by another nnhw process{pid}; wait for it to end"
+                ) from None
+            except OSError as exc:  # e.g. ENOLCK: a file system without locks
+                os.close(fd)
+                raise NnhwError(f"{self.path / LOCK_FILE}: cannot lock ({exc.strerror})") from None
+        self._lock_fd = fd
+
+    def release(self) -> None:
+        """Give up the run's lock (a no-op when not held)."""
+        fd, self._lock_fd = self._lock_fd, None
+        if fd is not None:
+            os.close(fd)
+
+    def __del__(self) -> None:
+        with contextlib.suppress(Exception):
+            self.release()
+
+    def start_clock(self, previous: float = 0.0) -> None:
+        """Start this session's clock on top of `previous` seconds of earlier sessions."""
+        self._clock = (float(previous), time.monotonic())
+
+    def elapsed(self) -> float | None:
+        """Seconds of every session so far (None before `start_clock`)."""
+        if self._clock is None:
+            return None
+        return round(self._clock[0] + time.monotonic() - self._clock[1], 3)
 
     def finish(self, status: str, **fields: Any) -> dict[str, Any]:
         """Set the final status; `finished` and `duration_s` default to now / since started."""
@@ -205,6 +280,8 @@ class RunDir:
             raise ValueError(f"unknown run status {status!r}")
         now = now_iso()
         fields.setdefault("finished", now)
+        if "duration_s" not in fields and self._clock is not None:
+            fields["duration_s"] = self.elapsed()
         if "duration_s" not in fields:
             info = self.run_json()
             try:
@@ -217,8 +294,12 @@ class RunDir:
 
     @contextlib.contextmanager
     def lifecycle(self, heartbeat_seconds: float = HEARTBEAT_SECONDS) -> Iterator[RunDir]:
-        """Keep the heartbeat fresh while the block runs; then completed (unless the block set a
-        final status itself), interrupted on Ctrl-C, failed on any other exception."""
+        """Own the run and keep the heartbeat fresh while the block runs; then completed (unless
+        the block set a final status itself), interrupted on Ctrl-C, failed on any other
+        exception. The lock is released when the block ends, whatever the outcome. When the
+        final status cannot be written (a full disk), the block's own exception still escapes;
+        the released lock then shows the run as interrupted."""
+        self.acquire()
         stop = threading.Event()
 
         def beat() -> None:
@@ -232,11 +313,13 @@ class RunDir:
             yield self
         except KeyboardInterrupt:
             stop.set()
-            self.finish("interrupted")
+            with contextlib.suppress(OSError, NnhwError):
+                self.finish("interrupted")
             raise
         except BaseException as exc:
             stop.set()
-            self.finish("failed", error=f"{type(exc).__name__}: {exc}")
+            with contextlib.suppress(OSError, NnhwError):
+                self.finish("failed", error=f"{type(exc).__name__}: {exc}")
             raise
         else:
             stop.set()
@@ -245,6 +328,7 @@ class RunDir:
         finally:
             stop.set()
             thread.join()
+            self.release()
 
     # -- tables, figures, files -------------------------------------------------------------
     def write_table(self, name: str, df: pd.DataFrame) -> None:
@@ -299,6 +383,44 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
+def _open_lock(folder: Path, *, create: bool) -> int:
+    """A descriptor of `folder`/run.lock: never through a symbolic link, never a FIFO or device
+    (O_NONBLOCK: opening a FIFO does not wait for a writer). NnhwError naming the file."""
+    path = Path(folder) / LOCK_FILE
+    flags = os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+    flags |= (os.O_RDWR | os.O_CREAT) if create else os.O_RDONLY
+    try:
+        fd = os.open(path, flags, 0o666)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise NnhwError(f"{path}: a symbolic link, not the run's lock file") from None
+        raise NnhwError(f"{path}: cannot open ({exc.strerror or exc})") from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise NnhwError(f"{path}: not a regular file")
+    return fd
+
+
+def lock_held(folder: Path) -> bool | None:
+    """Whether some process owns the run in `folder` now (its lock is held); None when that
+    cannot be told (no run.lock, an odd file there, a file system without locks)."""
+    if fcntl is None:
+        return None
+    try:
+        fd = _open_lock(folder, create=False)
+    except NnhwError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    except OSError:
+        return None
+    finally:
+        os.close(fd)  # also drops the probe's shared lock
+    return False
+
+
 def run_status(path: Path) -> str:
     """The run's status as a user should see it (see the module docstring)."""
     try:
@@ -310,7 +432,13 @@ def run_status(path: Path) -> str:
         return "broken"
     if status != "running":
         return status
-    if info.get("host") == socket.gethostname():
+    held = lock_held(Path(path))
+    if held:
+        return "running"
+    same_host = info.get("host") == socket.gethostname()
+    if held is False and same_host:
+        return "interrupted"  # nobody holds the lock: the process is gone, whatever its pid
+    if same_host:
         pid = info.get("pid")
         return "running" if isinstance(pid, int) and _pid_alive(pid) else "interrupted"
     try:

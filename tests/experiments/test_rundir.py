@@ -14,7 +14,13 @@ import pandas as pd
 import pytest
 
 from nnhw.core.errors import NnhwError
-from nnhw.experiments.runs.rundir import RunDir, atomic_write_bytes, atomic_write_text, run_status
+from nnhw.experiments.runs.rundir import (
+    RunDir,
+    atomic_write_bytes,
+    atomic_write_text,
+    now_iso,
+    run_status,
+)
 
 
 def make(tmp_path: Path, command: str = "train") -> RunDir:
@@ -100,17 +106,24 @@ def test_heartbeat_thread_refreshes(tmp_path: Path) -> None:
         assert rd.run_json()["heartbeat"] != "2000-01-01T00:00:00+00:00"
 
 
-def test_run_status_dead_pid_is_interrupted(tmp_path: Path) -> None:
+def test_run_status_follows_the_lock_not_the_pid(tmp_path: Path) -> None:
     rd = make(tmp_path)
+    assert (rd.path / "run.lock").is_file()
+    assert run_status(rd.path) == "running"  # the lock is held (by this object)
+    rd.update(pid=os.getpid(), heartbeat=now_iso())  # an alive pid (reused) and a fresh beat
+    rd.release()
+    assert run_status(rd.path) == "interrupted"  # nobody holds the lock: the owner is gone
+
+
+def test_run_status_without_a_lock_file_uses_pid_and_heartbeat(tmp_path: Path) -> None:
+    rd = make(tmp_path)  # as written by an nnhw from before run.lock
+    rd.release()
+    (rd.path / "run.lock").unlink()
     assert run_status(rd.path) == "running"  # our own pid
     proc = subprocess.Popen([sys.executable, "-c", "pass"])
     proc.wait()
     rd.update(pid=proc.pid)
     assert run_status(rd.path) == "interrupted"
-
-
-def test_run_status_other_host_uses_heartbeat(tmp_path: Path) -> None:
-    rd = make(tmp_path)
     rd.update(host="elsewhere", heartbeat="2000-01-01T00:00:00+00:00")
     assert run_status(rd.path) == "interrupted"
     rd.heartbeat()
