@@ -29,6 +29,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
+from nnhw.cli.options import typed
 from nnhw.core.errors import NnhwError
 
 T = TypeVar("T")
@@ -39,7 +40,13 @@ OutOption = Annotated[
     Path, typer.Option("--out", metavar="DIR", help="Folder the run directory is created in.")
 ]
 SeedOption = Annotated[
-    int | None, typer.Option("--seed", help="Root random seed (same seed, same results).")
+    int | None,
+    typer.Option(
+        "--seed",
+        metavar="N",
+        help="Root random seed (same seed, same results). Default: 0.",
+        show_default=False,
+    ),
 ]
 ConfigOption = Annotated[
     Path | None,
@@ -50,7 +57,13 @@ JsonOption = Annotated[
     bool, typer.Option("--json", help="Print one JSON object (run_dir, status, metrics) on stdout.")
 ]
 WorkersOption = Annotated[
-    int, typer.Option("--workers", min=1, metavar="N", help="Local worker processes for cells.")
+    int,
+    typer.Option(
+        "--workers",
+        metavar="N",
+        help="Local worker processes for cells (>= 1). Default: 1.",
+        show_default=False,
+    ),
 ]
 DaskOption = Annotated[
     str | None,
@@ -107,10 +120,15 @@ def _with_options(func: Callable[..., None], params: dict[str, tuple[Any, Any]])
     @functools.wraps(func)
     def command(*args: Any, **kwargs: Any) -> None:
         shared = {name: kwargs.pop(name) for name in params}
+        if "workers" in shared:
+            # Imported when the command runs, not at start-up: `nnhw --help` stays fast
+            from nnhw.experiments.runs.validate import check_int
+
+            check_int(shared["workers"], "workers", 1)
         func(*args, **kwargs, run=RunOptions(**shared))
 
     command.__signature__ = sig.replace(parameters=[*own, *extra])  # type: ignore[attr-defined]
-    return command
+    return typed(command)
 
 
 def run_command(func: Callable[..., None]) -> Any:
@@ -148,22 +166,32 @@ def parse_list(
     items = value.split(",") if isinstance(value, str) else [str(v) for v in value]
     items = [i.strip() for i in items]
     if not items or any(i == "" for i in items):
-        raise NnhwError(f"{option}: empty item in {value!r} (expected a comma-separated list)")
+        raise NnhwError(f"{option} must be a comma-separated list, got {value!r} (an empty item)")
     if choices is not None:
         known = {c.lower(): c for c in choices}
         for item in items:
             if item.lower() not in known:
                 raise NnhwError(
-                    f"{option}: unknown value {item!r}; choose from {', '.join(known.values())}"
+                    f"{option}: every item must be one of {', '.join(known.values())}, got {item!r}"
                 )
         items = [known[i.lower()] for i in items]
-    out = []
+    # Imported when a list is parsed, not at start-up: `nnhw --help` stays fast
+    from nnhw.experiments.runs.validate import BadValueError, parse_float, parse_int
+
+    out: list[Any] = []
     for item in items:
         try:
-            out.append(cast(item))
+            if cast is int:
+                out.append(parse_int(item, option))
+            elif cast is float:
+                out.append(parse_float(item, option))
+            else:
+                out.append(cast(item))
+        except BadValueError as exc:
+            raise NnhwError(f"{option}: every item {exc.problem}") from None
         except (TypeError, ValueError):
             kind = getattr(cast, "__name__", "value")
-            raise NnhwError(f"{option}: {item!r} is not a valid {kind}") from None
+            raise NnhwError(f"{option}: every item must be a {kind}, got {item!r}") from None
     return tuple(out)
 
 
@@ -188,11 +216,13 @@ def resolve_config(
 
     # Imported when the command runs, not at start-up: `nnhw --help` stays fast
     from nnhw.experiments.runs.configfile import check_mapping, read_config_file
+    from nnhw.experiments.runs.validate import BadValueError
 
     merged: dict[str, Any] = {}
+    source = f"{config_file} [{command}]"
     if config_file is not None:
         table = read_config_file(config_file, command)
-        merged.update(check_mapping(Config, table, f"--config: {config_file} [{command}]"))
+        merged.update(check_mapping(Config, table, source))
     fields = {f.name: f for f in dataclasses.fields(Config)}
     for key, value in cli_values.items():
         if key not in fields:
@@ -203,7 +233,13 @@ def resolve_config(
         )
         if _given(ctx, key, value) or (key not in merged and not has_default and value is not None):
             merged[key] = value
-    return Config(**merged)
+    from_file = set(merged) - {k for k, v in cli_values.items() if _given(ctx, k, v)}
+    try:
+        return Config(**merged)
+    except BadValueError as exc:
+        if config_file is not None and exc.field in from_file:
+            raise exc.in_file(source) from None  # the bad value is the file's, not an option's
+        raise
 
 
 class _RichProgress:

@@ -33,6 +33,7 @@ from nnhw.cli import (
     vanishing_gradients,
     verify,
 )
+from nnhw.cli.options import Command, typed
 from nnhw.core import __version__
 from nnhw.core.errors import NnhwError
 
@@ -44,7 +45,7 @@ app = typer.Typer(
     ),
     no_args_is_help=True,
     rich_markup_mode=None,
-    add_completion=False,
+    add_completion=True,  # --install-completion / --show-completion [bash|zsh|fish|powershell]
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
@@ -60,7 +61,9 @@ def _version(value: bool) -> None:
 def root(
     version: Annotated[
         bool,
-        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
+        typer.Option(
+            "--version", "-V", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
     ] = False,
 ) -> None:
     """nnhw: activation-function studies on small neural nets."""
@@ -101,23 +104,26 @@ def main(argv: list[str] | None = None) -> None:
 
 # Commands, in the order `nnhw --help` lists them: one module each. The short help is what the
 # command list shows (each command's docstring says the rest).
-app.command("train", short_help="Train one net: history, plots, report.")(train.train)
-app.command("compare-activations", short_help="Each activation trained over seeds, compared.")(
-    compare_activations.compare_activations
-)
-app.command("vanishing-gradients", short_help="Gradient flow against depth, held to theory.")(
-    vanishing_gradients.vanishing_gradients
-)
-app.command("softmax-stability", short_help="Softmax overflow and underflow by precision.")(
-    softmax_stability.softmax_stability
-)
-app.command("batch-scaling", short_help="How the gradient scales with the batch size.")(
-    batch_scaling.batch_scaling
-)
-app.command("verify", short_help="Test every claim of the course theory; one report.")(
-    verify.verify
-)
-app.command("report", short_help="Rebuild a run's figures and report from its tables.")(
-    report.report
-)
+for name, function, short in (
+    ("train", train.train, "Train one net: history, plots, report."),
+    (
+        "compare-activations",
+        compare_activations.compare_activations,
+        "Each activation trained over seeds, compared.",
+    ),
+    (
+        "vanishing-gradients",
+        vanishing_gradients.vanishing_gradients,
+        "Gradient flow against depth, held to theory.",
+    ),
+    (
+        "softmax-stability",
+        softmax_stability.softmax_stability,
+        "Softmax overflow and underflow by precision.",
+    ),
+    ("batch-scaling", batch_scaling.batch_scaling, "How the gradient scales with the batch size."),
+    ("verify", verify.verify, "Test every claim of the course theory; one report."),
+    ("report", typed(report.report), "Rebuild a run's figures and report from its tables."),
+):
+    app.command(name, short_help=short, cls=Command)(function)
 app.add_typer(runs.app, name="runs", short_help="List, show and compare saved runs.")

@@ -20,6 +20,7 @@ from typing import Annotated, Any
 import typer
 
 from nnhw.cli.common import DEFAULT_OUT
+from nnhw.cli.options import Command, typed
 from nnhw.core.errors import NnhwError
 
 OutOption = Annotated[
@@ -65,6 +66,7 @@ def _duration(seconds: float | None) -> str:
 
 
 @app.callback()
+@typed
 def runs(ctx: typer.Context, out: OutOption = DEFAULT_OUT, json_out: JsonOption = False) -> None:
     """List the runs, newest first: id, command, status, start, duration and headline.
 
@@ -136,7 +138,8 @@ def _print_stacked(console: Any, out: Path, rows: list[tuple[str, ...]]) -> None
             console.print(Padding(Text(headline, style="dim"), (0, 0, 0, 4)))
 
 
-@app.command("show")
+@app.command("show", cls=Command)
+@typed
 def show(
     run_id: Annotated[str, typer.Argument(metavar="ID", help="Run id, unique id prefix or path.")],
     out: OutOption = DEFAULT_OUT,
@@ -193,13 +196,23 @@ def show(
         sys.stdout.write(f"Report: {report}\n")
 
 
-@app.command("compare")
+@app.command("compare", cls=Command)
+@typed
 def compare(
-    run_ids: Annotated[list[str], typer.Argument(metavar="ID ID ...", help="Two or more runs.")],
+    run_ids: Annotated[
+        list[str], typer.Argument(metavar="ID ID...", help="Two or more run ids (or prefixes).")
+    ],
     out: OutOption = DEFAULT_OUT,
     to: Annotated[
-        To, typer.Option("--to", case_sensitive=False, help="Output format.")
-    ] = To.terminal,
+        str,
+        typer.Option(
+            "--to",
+            metavar="FORMAT",
+            help="Output format: terminal, md or csv. Default: terminal.",
+            show_default=False,
+            autocompletion=lambda: [t.value for t in To],
+        ),
+    ] = "terminal",
 ) -> None:
     """Put the summaries of runs of the same command side by side.
 
@@ -215,7 +228,9 @@ def compare(
     # Imported when the command runs, not at start-up: `nnhw --help` stays fast
     from nnhw.experiments.reporting.html import format_value, markdown_table
     from nnhw.experiments.runs import catalog
+    from nnhw.experiments.runs.validate import check_choice
 
+    to = To(check_choice(to, "to", tuple(t.value for t in To)))
     if len(run_ids) < 2:
         raise NnhwError("runs compare: give at least two run ids")
     df = catalog.compare([catalog.load_run(catalog.find_run(out, i)) for i in run_ids])

@@ -25,6 +25,7 @@ from typing import Any
 import tomli_w
 
 from nnhw.core.errors import NnhwError
+from nnhw.experiments.runs.validate import BadValueError, shown
 
 
 def config_to_dict(cfg: Any) -> dict[str, Any]:
@@ -83,16 +84,23 @@ def read_config_file(path: Path, command: str) -> dict[str, Any]:
 
 
 def _type_name(tp: Any) -> str:
+    """What a value of type `tp` is, with its article: "an integer", "a list of integers"."""
     origin = typing.get_origin(tp)
     if origin is tuple:
         args = typing.get_args(tp)
-        return f"list of {_type_name(args[0])}" if args else "list"
+        return f"a list of {_plural(args[0])}" if args else "a list"
     if origin in (typing.Union, types.UnionType):
         return " or ".join(_type_name(a) for a in typing.get_args(tp) if a is not type(None))
     if origin is typing.Literal:
         return " or ".join(repr(a) for a in typing.get_args(tp))
-    return {int: "integer", float: "number", str: "string", bool: "true/false", Path: "path"}.get(
-        tp, getattr(tp, "__name__", str(tp))
+    names = {int: "an integer", float: "a number", str: "a text", bool: "true or false",
+             Path: "a path"}  # fmt: skip
+    return names.get(tp, f"a {getattr(tp, '__name__', str(tp))}")
+
+
+def _plural(tp: Any) -> str:
+    return {int: "integers", float: "numbers", str: "texts", Path: "paths"}.get(
+        tp, f"{getattr(tp, '__name__', str(tp))} values"
     )
 
 
@@ -150,7 +158,7 @@ def check_mapping(cls: type, mapping: Mapping[str, Any], source: str) -> dict[st
         converted = _convert(value, hints.get(key, Any))
         if converted is _NO:
             want = _type_name(hints.get(key, Any))
-            raise NnhwError(f"{source}: key {key!r} must be a {want}, got {value!r}")
+            raise NnhwError(f"{source}: {key} must be {want}, got {shown(value)}")
         out[key] = converted
     return out
 
@@ -160,5 +168,7 @@ def config_from_mapping(cls: type, mapping: Mapping[str, Any], source: str) -> A
     values = check_mapping(cls, mapping, source)
     try:
         return cls(**values)
+    except BadValueError as exc:  # a value out of range: name the file's key, not the option
+        raise exc.in_file(source) from None
     except TypeError as exc:  # a required field is missing
         raise NnhwError(f"{source}: {exc}") from None

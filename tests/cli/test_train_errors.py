@@ -95,9 +95,15 @@ CASES = {
     "config missing": (plain("--config", "no-such.toml"), "no-such.toml"),
     "config malformed": (config_file("[train\nlr = "), "c.toml"),
     "config unknown key": (config_file("[train]\nlearning_rate = 0.1\n"), "learning_rate"),
-    "config wrong type": (config_file('[train]\nlr = "fast"\n'), "'lr'"),
+    "config wrong type": (
+        config_file('[train]\nlr = "fast"\n'),
+        "c.toml [train]: lr must be a number, got 'fast'",
+    ),
     "config other command": (config_file("[verify]\nseed = 1\n"), "[train]"),
-    "config bad value": (config_file("[train]\nbatch_size = 0\n"), "--batch-size"),
+    "config bad value": (
+        config_file("[train]\nbatch_size = 0\n"),
+        "c.toml [train]: batch_size must be an integer >= 1, got 0",
+    ),
     "bce with identity output": (
         plain("--task", "classification", "--loss", "bce", "--output-activation", "identity"),
         "--loss bce",

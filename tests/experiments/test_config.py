@@ -54,14 +54,14 @@ def test_int_for_float_is_fine_and_lists_become_tuples() -> None:
     ("mapping", "match"),
     [
         ({"lrr": 0.1}, "c.toml: unknown key 'lrr'"),
-        ({"epochs": "ten"}, "c.toml: key 'epochs' must be a integer, got 'ten'"),
-        ({"epochs": 1.5}, "key 'epochs'"),
-        ({"epochs": True}, "key 'epochs'"),
-        ({"lr": "fast"}, "key 'lr' must be a number"),
-        ({"hidden": [1, "x"]}, "key 'hidden' must be a list of integer"),
-        ({"hidden": 64}, "key 'hidden'"),
-        ({"quiet": 1}, "key 'quiet' must be a true/false"),
-        ({"csv": 3}, "key 'csv'"),
+        ({"epochs": "ten"}, "c.toml: epochs must be an integer, got 'ten'"),
+        ({"epochs": 1.5}, "c.toml: epochs must be an integer, got 1.5"),
+        ({"epochs": True}, "c.toml: epochs must be an integer, got True"),
+        ({"lr": "fast"}, "c.toml: lr must be a number, got 'fast'"),
+        ({"hidden": [1, "x"]}, r"c.toml: hidden must be a list of integers, got \[1, 'x'\]"),
+        ({"hidden": 64}, "c.toml: hidden must be a list of integers, got 64"),
+        ({"quiet": 1}, "c.toml: quiet must be true or false, got 1"),
+        ({"csv": 3}, "c.toml: csv must be a path, got 3"),
     ],
 )
 def test_bad_mapping(mapping: dict, match: str) -> None:

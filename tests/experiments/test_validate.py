@@ -49,10 +49,13 @@ def test_good_values_are_normalised() -> None:
             "--momentum must be in [0, 1), got 1",
         ),
         (lambda: v.check_float(2.0, "x", below=1), "--x must be < 1, got 2.0"),
-        (lambda: v.check_choice("adamw", "optimizer", ("sgd",)), "--optimizer: 'adamw' is not one"),
+        (
+            lambda: v.check_choice("adamw", "optimizer", ("sgd", "adam")),
+            "--optimizer must be one of sgd, adam, got 'adamw'",
+        ),
         (
             lambda: v.check_names((), "dtypes", ("float32", "float64"), "dtype"),
-            "--dtypes needs at least one dtype (float32, float64), got ()",
+            "--dtypes must have at least one dtype (float32, float64), got ()",
         ),
         (
             lambda: v.check_names("relu", "activations", ("relu",), "activation"),
