@@ -10,7 +10,10 @@ weight layers, (E, L) for the hidden layers. Nothing is recomputed but an elemen
   the batch (a ReLU never active there: no gradient reaches its incoming weights).
 - saturated_fraction: for sigmoid and tanh, the fraction of (example, unit) pairs whose derivative
   is below `threshold` times the activation's largest derivative (sigmoid: |z| > 4.4 for the
-  default 0.05); NaN for activations that cannot saturate.
+  default 0.05); for the activations with a flat left tail (GELU, SiLU, Mish, softplus, ELU,
+  SELU), the fraction whose z lies in that tail: below the point from which |f'| stays under
+  `threshold` times its largest value (core.activations.saturation_edge: z < -2.995 for ELU);
+  NaN for activations that cannot saturate (ReLU, LeakyReLU, identity).
 - activation_stats: mean, std, min and max of each hidden layer's outputs over batch and units.
 """
 
@@ -18,6 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from nnhw.core.activations import saturation_edge
 from nnhw.core.mlp import MLP
 
 Array = np.ndarray
@@ -50,7 +54,11 @@ def dead_fraction(model: MLP) -> Array:
 
 def saturated_fraction(model: MLP, threshold: float = SATURATION_THRESHOLD) -> Array:
     """(E, L): fraction of (example, unit) pairs with derivative < threshold * max derivative."""
-    if model.f.kind != "saturating":
+    if model.f.saturation == "left tail":
+        edge = saturation_edge(model.f, threshold)
+        out = [np.mean(z < edge, axis=(1, 2)) for z in model.zs[:-1]]
+        return np.stack(out, axis=1) if out else np.zeros((model.members, 0))
+    if model.f.saturation != "two-sided":
         return np.full((model.members, model.depth), np.nan)
     cut = threshold * model.f.max_derivative
     out = [np.mean(d < cut, axis=(1, 2)) for d in _hidden_derivatives(model)]

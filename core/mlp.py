@@ -33,7 +33,12 @@ from typing import NamedTuple
 import numpy as np
 
 from nnhw.core import fastpaths as fast
-from nnhw.core.activations import DEFAULT_NEGATIVE_SLOPE, Activation, get_activation
+from nnhw.core.activations import (
+    DEFAULT_ELU_ALPHA,
+    DEFAULT_NEGATIVE_SLOPE,
+    Activation,
+    get_activation,
+)
 from nnhw.core.errors import NnhwError
 from nnhw.core.fastpaths import Plan
 from nnhw.core.init import check_init, init_bias, init_weight
@@ -61,7 +66,8 @@ class MLP:
     sizes: [d_in, h_1, ..., h_L, d_out]. activation: the hidden layers' f; output_activation: g.
     rngs: one Generator per member (E = len(rngs)), each drawing that member's initial
     parameters, layer by layer, W_l then b_l, so an ensemble equals E single nets with the same
-    generators. fast_paths: see the `fast_paths` property.
+    generators. negative_slope and elu_alpha: LeakyReLU's slope and ELU's alpha (either f or g).
+    fast_paths: see the `fast_paths` property.
     """
 
     def __init__(
@@ -75,6 +81,7 @@ class MLP:
         init_scale: float | None = None,
         dtype: np.dtype | type = np.float64,
         negative_slope: float = DEFAULT_NEGATIVE_SLOPE,
+        elu_alpha: float = DEFAULT_ELU_ALPHA,
         fast_paths: bool = True,
     ) -> None:
         self.sizes = [int(s) for s in sizes]
@@ -85,8 +92,8 @@ class MLP:
         self.members = len(rngs)
         self.dtype = np.dtype(dtype)
         self.init = check_init(init)
-        self.f: Activation = get_activation(activation, negative_slope)
-        self.g: Activation = get_activation(output_activation, negative_slope)
+        self.f: Activation = get_activation(activation, negative_slope, elu_alpha)
+        self.g: Activation = get_activation(output_activation, negative_slope, elu_alpha)
         self.n_layers = len(self.sizes) - 1  # weight layers, L + 1
         self._fast_paths = bool(fast_paths)
 

@@ -19,7 +19,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from nnhw.core.activations import DEFAULT_NEGATIVE_SLOPE, Activation, get_activation
+from nnhw.core.activations import (
+    DEFAULT_ELU_ALPHA,
+    DEFAULT_NEGATIVE_SLOPE,
+    Activation,
+    get_activation,
+)
 
 Array = np.ndarray
 
@@ -49,13 +54,16 @@ ActivationCache = tuple[Array, Array, Activation]
 
 
 def activation_forward(
-    z: Array, activation: str, negative_slope: float = DEFAULT_NEGATIVE_SLOPE
+    z: Array,
+    activation: str,
+    negative_slope: float = DEFAULT_NEGATIVE_SLOPE,
+    elu_alpha: float = DEFAULT_ELU_ALPHA,
 ) -> tuple[Array, ActivationCache]:
     """a = f(z), elementwise, f the activation called `activation` in core.activations.
 
     z: (N, k) -> a: (N, k); cache (z, a, f).
     """
-    f = get_activation(activation, negative_slope)
+    f = get_activation(activation, negative_slope, elu_alpha)
     a = f.forward(z)
     return a, (z, a, f)
 
@@ -120,19 +128,21 @@ def reference_forward_backward(
     output_activation: str,
     loss: str,
     negative_slope: float = DEFAULT_NEGATIVE_SLOPE,
+    elu_alpha: float = DEFAULT_ELU_ALPHA,
 ) -> ReferencePass:
     """The homework's two-layer net (1.1), Linear_1 -> f -> Linear_2 -> g, forward and backward.
 
     params: W1 (m, n), b1 (m,), W2 (K, m), b2 (K,). x: (N, n), y: (N, K). activation: f,
-    output_activation: g, names in core.activations (negative_slope is LeakyReLU's).
+    output_activation: g, names in core.activations (negative_slope is LeakyReLU's, elu_alpha
+    ELU's).
     loss: "squared-error" (1.2 and 1.3) or "mse" (its mean over examples and outputs).
     1.2 is f = relu, g = identity; 1.3 is f = g = sigmoid; both with the squared error.
     """
     # Forward (1.2 (b)).
     z1, linear_1 = affine_forward(x, params["W1"], params["b1"])  # z1 = W1 x + b1      (N, m)
-    z2, f = activation_forward(z1, activation, negative_slope)  # z2 = f(z1)          (N, m)
+    z2, f = activation_forward(z1, activation, negative_slope, elu_alpha)  # z2 = f(z1)  (N, m)
     z3, linear_2 = affine_forward(z2, params["W2"], params["b2"])  # z3 = W2 z2 + b2     (N, K)
-    y_hat, g = activation_forward(z3, output_activation, negative_slope)  # y_hat = g(z3) (N, K)
+    y_hat, g = activation_forward(z3, output_activation, negative_slope, elu_alpha)  # g(z3) (N, K)
     value, dy_hat = REFERENCE_LOSSES[loss](y_hat, y)  # l(y_hat, y) and dl/dy_hat       (N, K)
 
     # Backward (1.2 (c), (d)): the chain rule, from the loss back to W1 and b1.

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from nnhw.core import diagnostics
+from nnhw.core.activations import saturation_edge
 from nnhw.core.losses import get_loss
 from nnhw.core.mlp import MLP
 
@@ -62,6 +63,21 @@ def test_saturation_threshold_is_relative_to_the_largest_derivative():
         expected = np.mean(a * (1 - a) < threshold * 0.25)
         assert diagnostics.saturated_fraction(model, threshold)[0, 0] == expected
     assert np.isfinite(z).all()
+
+
+@pytest.mark.parametrize("activation", ["gelu", "silu", "elu", "selu", "softplus", "mish"])
+def test_left_tail_saturation_counts_units_in_the_flat_left_tail(activation):
+    """A large negative bias puts every unit in the left tail (saturated), a large positive one
+    none; in between, the count is the fraction of z below the activation's edge."""
+    model = _net(activation, depth=1, members=1)
+    model.params["b1"][0, :4] = -50.0
+    model.params["b1"][0, 4:] = 50.0
+    np.testing.assert_array_equal(diagnostics.saturated_fraction(_pass(model)), [[0.25]])
+    model = _pass(_net(activation, depth=1, members=1, init="normal", init_scale=2.0))
+    edge = saturation_edge(model.f, 0.05)
+    expected = np.mean(model.zs[0] < edge)
+    assert 0 < expected < 0.5
+    assert diagnostics.saturated_fraction(model)[0, 0] == expected
 
 
 def test_saturated_fraction_is_nan_where_units_cannot_saturate():

@@ -29,6 +29,7 @@ from nnhw.core.train import TrainData, fit, train_epoch
 from tests.core.torch_ref import autograd_member
 
 SLOPE = 0.2  # LeakyReLU's negative slope
+ALPHA = 0.7  # ELU's alpha
 
 
 @dataclass(frozen=True)
@@ -93,7 +94,10 @@ def fast_calls(monkeypatch: pytest.MonkeyPatch) -> set[str]:
 def _case_problem(case: Case, f: str, g: str, seed: int = 0):
     rng = np.random.default_rng(seed)
     rngs = [np.random.default_rng([seed, e]) for e in range(case.members)]
-    model = MLP(list(case.sizes), f, g, rngs, negative_slope=SLOPE, fast_paths=case.fast_paths)
+    model = MLP(
+        list(case.sizes), f, g, rngs, negative_slope=SLOPE, elu_alpha=ALPHA,
+        fast_paths=case.fast_paths,
+    )  # fmt: skip
     for name in ("b1", "b2"):  # non-zero biases, so every db and the fused bias count
         model.params[name][...] = rng.normal(0, 0.3, model.params[name].shape)
     d_in, k = case.sizes[0], case.sizes[-1]
@@ -134,7 +138,7 @@ def test_every_fast_path_matches_the_reference(
     loss = "mse" if reduction == "mean" else "squared-error"  # the reference's names
     for e in range(case.members):
         x_e = x if case.shared_input else x[e]
-        ref = reference_forward_backward(_member(model, e), x_e, y[e], f, g, loss, SLOPE)
+        ref = reference_forward_backward(_member(model, e), x_e, y[e], f, g, loss, SLOPE, ALPHA)
         assert relative_error(y_hat[e], ref.y_hat) <= 1e-12
         assert value[e] == pytest.approx(ref.loss, rel=1e-12, abs=1e-14)
         for name, ref_grad in ref.grads.items():

@@ -27,6 +27,7 @@ torch.set_num_threads(1)
 
 N, n, m, K = 7, 3, 5, 4  # examples, inputs, hidden units, outputs: all > 1
 SLOPE = 0.2  # LeakyReLU's negative slope, large enough to show in every gradient
+ALPHA = 0.7  # ELU's alpha, not its default 1
 
 
 def _problem(seed: int, n_out: int = K) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
@@ -44,9 +45,9 @@ def _autograd(params, x, y, f: str, g: str, loss: str):
     """(l, y_hat, {param: dl/dparam}, {z1, z2, z3, y_hat: dl/d them}) from torch autograd."""
     t = {k: torch.tensor(v, requires_grad=True) for k, v in params.items()}
     z1 = torch.from_numpy(x) @ t["W1"].T + t["b1"]
-    z2 = TORCH_ACTIVATIONS[f](z1, SLOPE)
+    z2 = TORCH_ACTIVATIONS[f](z1, SLOPE, ALPHA)
     z3 = z2 @ t["W2"].T + t["b2"]
-    y_hat = TORCH_ACTIVATIONS[g](z3, SLOPE)
+    y_hat = TORCH_ACTIVATIONS[g](z3, SLOPE, ALPHA)
     signals = {"z1": z1, "z2": z2, "z3": z3, "y_hat": y_hat}
     for s in signals.values():
         if s.requires_grad:
@@ -60,7 +61,7 @@ def _autograd(params, x, y, f: str, g: str, loss: str):
 
 
 def _assert_matches_autograd(params, x, y, f: str, g: str, loss: str) -> None:
-    ours = reference_forward_backward(params, x, y, f, g, loss, negative_slope=SLOPE)
+    ours = reference_forward_backward(params, x, y, f, g, loss, SLOPE, ALPHA)
     value, y_hat, grads, dsignals = _autograd(params, x, y, f, g, loss)
     assert ours.loss == pytest.approx(value, rel=1e-12, abs=1e-14)
     np.testing.assert_allclose(ours.y_hat, y_hat, rtol=1e-13, atol=1e-15)

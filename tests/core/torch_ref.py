@@ -19,12 +19,21 @@ from nnhw.core.mlp import MLP
 
 torch.set_num_threads(1)  # tiny tensors; do not compete for the shared cores
 
-TORCH_ACTIVATIONS: dict[str, Callable[[torch.Tensor, float], torch.Tensor]] = {
-    "relu": lambda z, s: F.relu(z),
-    "leaky-relu": lambda z, s: F.leaky_relu(z, s),
-    "tanh": lambda z, s: torch.tanh(z),
-    "sigmoid": lambda z, s: torch.sigmoid(z),
-    "identity": lambda z, s: z,
+# (z, LeakyReLU's slope, ELU's alpha) -> f(z). torch's softplus returns z itself above its
+# threshold (20 by default: off by 2e-9 there); 50 is beyond where log1p(e^-z) < eps z.
+TORCH_ACTIVATIONS: dict[str, Callable[..., torch.Tensor]] = {
+    "relu": lambda z, s, alpha=1.0: F.relu(z),
+    "leaky-relu": lambda z, s, alpha=1.0: F.leaky_relu(z, s),
+    "tanh": lambda z, s, alpha=1.0: torch.tanh(z),
+    "sigmoid": lambda z, s, alpha=1.0: torch.sigmoid(z),
+    "identity": lambda z, s, alpha=1.0: z,
+    "gelu": lambda z, s, alpha=1.0: F.gelu(z),
+    "gelu-tanh": lambda z, s, alpha=1.0: F.gelu(z, approximate="tanh"),
+    "silu": lambda z, s, alpha=1.0: F.silu(z),
+    "elu": lambda z, s, alpha=1.0: F.elu(z, alpha),
+    "selu": lambda z, s, alpha=1.0: F.selu(z),
+    "softplus": lambda z, s, alpha=1.0: F.softplus(z, threshold=50.0),
+    "mish": lambda z, s, alpha=1.0: F.mish(z),
 }
 
 
@@ -60,6 +69,7 @@ def autograd_member(
     loss: str,
     reduction: str,
     negative_slope: float = 0.01,
+    elu_alpha: float = 1.0,
 ) -> tuple[float, dict[str, np.ndarray], list[np.ndarray]]:
     """(loss value, {"W1": dW1, "b1": db1, ...}, [dL/dz_1, ..., dL/dz_{L+1}]) from autograd.
 
@@ -74,7 +84,7 @@ def autograd_member(
         z = lin(a)
         z.retain_grad()
         zs.append(z)
-        a = (f if l < len(layers) else g)(z, negative_slope)
+        a = (f if l < len(layers) else g)(z, negative_slope, elu_alpha)
     value = torch_loss(loss, a, torch.from_numpy(np.array(y, dtype=np.float64)), reduction)
     value.backward()
     grads: dict[str, np.ndarray] = {}
