@@ -9,14 +9,19 @@ noise). Classification: `moons`, `circles`, `xor` (2 classes, 2-D), `spiral` and
 classes, 2-D). `noise` is the std of the added Gaussian noise (per dataset default if None).
 
 Tables: `parse_table(rows, target, source, task)` turns rows of strings (a header row first, as
-csv.reader gives them) into a Dataset, naming the source, column and row of any bad value. Reading
-the file is the caller's job: core does no I/O.
+csv.reader gives them) into a Dataset, naming the source, column and row of any bad value;
+`check_header`, `encode_labels` (class names such as cat, dog as labels 0..K-1) and
+`table_dataset` (values too large to standardise, a constant regression target) are its steps,
+which a faster reader can share. Reading the file is the caller's job: core does no I/O.
 """
 
 from __future__ import annotations
 
+import math
+from array import array
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 
@@ -46,6 +51,7 @@ class Dataset:
     n_classes: int = 0
     feature_names: tuple[str, ...] = field(default=())
     target_name: str = "y"
+    class_names: tuple[str, ...] = field(default=())  # label k's text in the file (tables only)
 
     @property
     def n_samples(self) -> int:
@@ -163,54 +169,169 @@ class Standardizer:
         return x * self.std + self.mean
 
 
+MAX_CLASSES = 100
+
+
+def check_header(header: Sequence[str] | None, target: str, source: str) -> tuple[list[str], int]:
+    """The stripped column names of a header row and the target's index; NnhwError for an empty
+    header, a NUL byte, an empty or repeated name, a missing target or no feature column."""
+    if header is None or not [h for h in header if h.strip()]:
+        raise NnhwError(f"{source}: the file is empty (no header row)")
+    names = [h.strip() for h in header]
+    if any("\x00" in h for h in names):
+        raise NnhwError(f"{source}: contains NUL bytes; not a text CSV file")
+    blank = [i + 1 for i, h in enumerate(names) if not h]
+    if blank:
+        raise NnhwError(f"{source}: column {blank[0]} of the header has no name")
+    seen: set[str] = set()
+    for h in names:
+        if h in seen:
+            raise NnhwError(f"{source}: the header names column {h!r} more than once")
+        seen.add(h)
+    if target not in names:
+        raise NnhwError(f"{source}: no column named {target!r}; columns are {', '.join(names)}")
+    if len(names) < 2:
+        raise NnhwError(f"{source}: needs at least one feature column besides {target!r}")
+    return names, names.index(target)
+
+
+def _number(cell: str, source: str, line: int, column: str) -> float:
+    try:
+        v = float(cell)
+    except ValueError:
+        raise NnhwError(
+            f"{source}: row {line}, column {column!r}: {cell.strip()!r} is not a number"
+        ) from None
+    if not math.isfinite(v):
+        raise NnhwError(f"{source}: row {line}, column {column!r}: value is {cell.strip()}")
+    return v
+
+
 def parse_table(
     rows: Iterable[Sequence[str]], target: str, source: str, task: str = "regression"
 ) -> Dataset:
-    """A Dataset from rows of strings, the first row a header; every other column is a feature."""
+    """A Dataset from rows of strings, the first row a header; every other column is a feature.
+
+    Rows are consumed one at a time (a csv.reader over an open file streams) into compact
+    arrays, so the memory is about 8 bytes per value. Blank rows are skipped; every other row
+    must have the header's number of fields, each feature and regression target a finite number.
+    A classification target may hold numbers (integer class labels) or text (`cat`, `dog`); its
+    classes are numbered in sorted order, and `class_names` keeps each class's text. Then
+    `table_dataset` checks the values as a whole."""
     it = iter(rows)
-    header = next(it, None)
-    if header is None or not [h for h in header if h.strip()]:
-        raise NnhwError(f"{source}: the file is empty (no header row)")
-    header = [h.strip() for h in header]
-    if target not in header:
-        raise NnhwError(f"{source}: no column named {target!r}; columns are {', '.join(header)}")
-    t = header.index(target)
-    values: list[list[float]] = []
+    names, t = check_header(next(it, None), target, source)
+    width = len(names)
+    features = array("d")
+    values = array("d")  # regression target
+    codes = array("q")  # classification target: index into `texts`
+    texts: dict[str, int] = {}
+    line = 1
     for line, row in enumerate(it, start=2):
         if not row or all(not c.strip() for c in row):
             continue
-        if len(row) != len(header):
-            raise NnhwError(
-                f"{source}: row {line} has {len(row)} fields, the header has {len(header)}"
-            )
-        parsed = []
-        for col, cell in zip(header, row):
-            try:
-                v = float(cell)
-            except ValueError:
-                raise NnhwError(
-                    f"{source}: row {line}, column {col!r}: {cell.strip()!r} is not a number"
-                ) from None
-            if not np.isfinite(v):
-                raise NnhwError(f"{source}: row {line}, column {col!r}: value is {cell.strip()}")
-            parsed.append(v)
-        values.append(parsed)
-    if not values:
+        if len(row) != width:
+            raise NnhwError(f"{source}: row {line} has {len(row)} fields, the header has {width}")
+        for i, (col, cell) in enumerate(zip(names, row)):
+            if i != t:
+                features.append(_number(cell, source, line, col))
+            elif task == "regression":
+                values.append(_number(cell, source, line, col))
+            else:
+                label = cell.strip()
+                if not label:
+                    raise NnhwError(f"{source}: row {line}, column {col!r}: no class label")
+                if "\x00" in label:
+                    raise NnhwError(f"{source}: contains NUL bytes; not a text CSV file")
+                code = texts.setdefault(label, len(texts))
+                if code >= 10 * MAX_CLASSES:
+                    raise NnhwError(
+                        f"{source}: column {target!r} has more than {10 * MAX_CLASSES} distinct "
+                        "values; class labels for classification need at most "
+                        f"{MAX_CLASSES} classes"
+                    )
+                codes.append(code)
+    n = len(features) // (width - 1)
+    if n == 0:
         raise NnhwError(f"{source}: the file has a header but no data rows")
-    if len(header) < 2:
-        raise NnhwError(f"{source}: needs at least one feature column besides {target!r}")
-    data = np.array(values, dtype=np.float64)
-    features = tuple(h for i, h in enumerate(header) if i != t)
-    x = np.delete(data, t, axis=1)
-    column = data[:, t]
+    # Views of the arrays' own buffers (no copy: the array stays alive as the view's base)
+    X = np.frombuffer(features, dtype=np.float64).reshape(n, width - 1)
+    feature_names = tuple(h for i, h in enumerate(names) if i != t)
     if task == "regression":
-        y = column[:, None]
-        return Dataset(source, task, x, y=y, feature_names=features, target_name=target)
-    classes, labels = np.unique(column, return_inverse=True)
-    if len(classes) < 2 or len(classes) > 100 or np.any(classes != np.round(classes)):
+        column = np.frombuffer(values, dtype=np.float64)
+        return table_dataset(source, task, X, column, feature_names, target)
+    labels, class_names = encode_labels(np.frombuffer(codes, dtype=np.int64), list(texts), source,
+                                        target)  # fmt: skip
+    return table_dataset(source, task, X, labels, feature_names, target, class_names)
+
+
+def encode_labels(
+    codes: Array, texts: list[str], source: str, target: str
+) -> tuple[Array, tuple[str, ...]]:
+    """Class labels 0..K-1 from `codes` (N,) indexing the distinct label `texts`, and each
+    class's name. Numbers name classes in numeric order and must be integers ('1' and '1.0' are
+    one class); any other text makes every label a name, the classes in sorted order."""
+    try:
+        numbers = [float(t) for t in texts]
+    except ValueError:
+        numbers = None
+    if numbers is not None:
+        if any(not math.isfinite(v) or v != round(v) for v in numbers):
+            bad = next(t for t, v in zip(texts, numbers) if not math.isfinite(v) or v != round(v))
+            raise NnhwError(
+                f"{source}: column {target!r} must hold 2 to {MAX_CLASSES} integer class labels "
+                f"(or names) for classification, found {bad!r}"
+            )
+        keys: list[Any] = [int(v) for v in numbers]
+        names = {k: str(k) for k in keys}
+    else:
+        keys = list(texts)
+        names = {k: k for k in keys}
+    classes = sorted(set(keys))
+    if not 2 <= len(classes) <= MAX_CLASSES:
         raise NnhwError(
-            f"{source}: column {target!r} must hold 2 to 100 integer class labels for "
+            f"{source}: column {target!r} must hold 2 to {MAX_CLASSES} class labels for "
             f"classification, found {len(classes)} distinct values"
         )
-    return Dataset(source, task, x, labels=labels.astype(np.int64), n_classes=len(classes),
-                   feature_names=features, target_name=target)  # fmt: skip
+    index = {k: i for i, k in enumerate(classes)}
+    lookup = np.array([index[k] for k in keys], dtype=np.int64)
+    return lookup[codes], tuple(names[k] for k in classes)
+
+
+def table_dataset(
+    source: str,
+    task: str,
+    X: Array,
+    column: Array,
+    feature_names: tuple[str, ...],
+    target: str,
+    class_names: tuple[str, ...] = (),
+) -> Dataset:
+    """A Dataset from a table's features X (N, d) and target column (N,): float values for
+    regression, labels 0..K-1 (with `class_names`) for classification. NnhwError when the data
+    cannot be standardised: a value so large that the squares of the standardisation overflow
+    float64 (limit sqrt(max float64 / N) / 2, about 1.3e154 / sqrt(N)), or a regression target
+    without variance (R^2 is undefined)."""
+    n = X.shape[0]
+    limit = math.sqrt(float(np.finfo(np.float64).max) / max(n, 1)) / 2
+    columns = [(name, X[:, i]) for i, name in enumerate(feature_names)]
+    if task == "regression":
+        columns.append((target, column))
+    for name, values in columns:
+        top = float(np.max(np.abs(values))) if n else 0.0
+        if top > limit:
+            raise NnhwError(
+                f"{source}: column {name!r} holds {top:.3g}, too large to standardise in "
+                f"float64 (its squares overflow; at most {limit:.2g} for {n} rows): rescale it"
+            )
+    if task == "regression":
+        if n and float(np.max(column)) == float(np.min(column)):
+            raise NnhwError(
+                f"{source}: the target column {target!r} is constant ({column[0]:g} in every "
+                "row): R^2 is undefined without variance; choose another target"
+            )
+        return Dataset(source, task, X, y=column[:, None], feature_names=feature_names,
+                       target_name=target)  # fmt: skip
+    labels = column.astype(np.int64)
+    return Dataset(source, task, X, labels=labels, n_classes=len(class_names),
+                   feature_names=feature_names, target_name=target,
+                   class_names=class_names)  # fmt: skip

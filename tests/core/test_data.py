@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -120,6 +122,33 @@ def test_parse_table_errors_name_source_column_and_row(rows, target, expected):
     with pytest.raises(NnhwError, match=expected) as info:
         parse_table(rows, target, "data.csv")
     assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("rows", "task", "expected"),
+    [
+        (_rows("a,a,y", "1,2,3"), "regression", "the header names column 'a' more than once"),
+        (_rows("a,,y", "1,2,3"), "regression", "column 2 of the header has no name"),
+        (_rows("a,y", "1,4", "2,4"), "regression", "the target column 'y' is constant"),
+        (_rows("a,y", "1,2e200", "2,1"), "regression", "column 'y' holds 2e+200, too large"),
+        (_rows("a,y", "-1e308,0", "2,1"), "classification", "column 'a' holds 1e+308, too large"),
+        (_rows("a,y", "1,cat"), "classification", "column 'y' must hold 2 to 100 class labels"),
+    ],
+)
+def test_parse_table_refuses_what_cannot_be_standardised_or_scored(rows, task, expected):
+    with pytest.raises(NnhwError, match=re.escape(f"data.csv: {expected}")):
+        parse_table(rows, "y", "data.csv", task=task)
+
+
+def test_parse_table_encodes_class_names():
+    ds = parse_table(_rows("x,c", "1,dog", "2,cat", "3,dog", "4,emu"), "c", "d", "classification")
+    assert ds.class_names == ("cat", "dog", "emu") and ds.n_classes == 3
+    np.testing.assert_array_equal(ds.labels, [1, 0, 1, 2])
+    mixed = parse_table(_rows("x,c", "1,1", "2,b"), "c", "d", "classification")
+    assert mixed.class_names == ("1", "b")  # one text makes every label a name
+    numeric = parse_table(_rows("x,c", "1,10", "2,2.0", "3,10"), "c", "d", "classification")
+    assert numeric.class_names == ("2", "10")  # numbers in numeric order, not text order
+    np.testing.assert_array_equal(numeric.labels, [1, 0, 1])
 
 
 def test_parse_table_refuses_non_integer_class_labels():
