@@ -1,14 +1,17 @@
 """The figures of `nnhw compare-activations`, drawn from its tables alone (so `nnhw report` can
 rebuild them). One colour per activation (experiments.plotting.ACTIVATION_COLORS).
 
-- loss_curves: training and test loss over epochs, mean over seeds with a min-max band, the
-  target loss dashed; log scale where the losses span decades.
-- gradient_norms: one panel per activation, ||dL/dW_l|| of every weight layer over epochs
-  (geometric mean over seeds, min-max band), log scale.
+- loss_curves: training and test loss over epochs, median over seeds with the interquartile
+  band, the target loss dashed; log scale where the losses span decades, its bottom at most two
+  decades below the lowest median (a seed that reaches 1e-30 does not flatten the others).
+- gradient_norms: one panel per activation, ||dL/dW_l|| over epochs (median over seeds,
+  interquartile band), log scale; at most five weight layers (W1, the last and three evenly
+  between; the legend says which), each with its own marker.
 - unit_health: dead-unit fraction (relu, leaky-relu, and any other activation with dead units)
   and saturated-unit fraction of the hidden layers over epochs (mean over seeds and layers).
 - activation_ranges: min-max range (over epochs, seeds, layers) and final mean of the hidden
-  outputs per activation, lines at 0 and +-1 (sigmoid stays inside (0, 1)); symlog y axis.
+  outputs per activation, lines at 0 and +-1 (sigmoid stays inside (0, 1)); symlog y axis
+  (plotting.symlog_ticks: uncrowded ticks however many decades).
 - timing: forward-plus-backward time relative to the baseline (median, interquartile bars), for
   the activation alone and for the whole net.
 - decision_boundaries (2-D classification): member 0's output over the plane per activation, the
@@ -21,6 +24,7 @@ captions say so), so the number of figures does not grow with the number of cell
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Any
 
 import matplotlib
@@ -33,13 +37,15 @@ from nnhw.experiments.compare_activations.depth import at_depth, depths_of, ensu
 from nnhw.experiments.reporting.plotting import (
     PALETTE,
     color_for,
+    floor_log_axis,
     linestyle_for,
+    median_band,
     new_figure,
+    ordered_styles,
+    pick_evenly,
     spans_decades,
+    symlog_ticks,
 )
-
-if TYPE_CHECKING:
-    from matplotlib.figure import Figure
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -63,34 +69,26 @@ def _log_scale(ax: Any, values: Any) -> None:
         ax.set_yscale("log", nonpositive="mask")
 
 
-def _band(
-    ax: Any,
-    df: pd.DataFrame,
-    column: str,
-    color: Any,
-    label: str,
-    geo: bool = False,
-    band: bool = True,
-    **line: Any,
-) -> None:
-    """Line (mean, or geometric mean) over seeds against epoch, with a min-max band (if band)."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        values = df[column].replace([np.inf, -np.inf], np.nan)
-        g = (np.log(values) if geo else values).groupby(df["epoch"])
-        centre = np.exp(g.mean()) if geo else g.mean()
-    lo, hi = values.groupby(df["epoch"]).min(), values.groupby(df["epoch"]).max()
-    ax.plot(centre.index, centre.to_numpy(), color=color, label=label, **line)
-    if band:
-        ax.fill_between(lo.index, lo.to_numpy(), hi.to_numpy(), color=color, alpha=0.15, lw=0)
+def _band(ax: Any, df: pd.DataFrame, column: str, color: Any, label: str, **line: Any) -> float:
+    """Median over seeds of `column` against epoch with its interquartile band; returns the
+    lowest positive median (where a log axis may stop)."""
+    by_seed = df.pivot_table(index="epoch", columns="seed", values=column, aggfunc="first",
+                             dropna=False)  # fmt: skip
+    med = median_band(ax, by_seed.index.to_numpy(), by_seed.to_numpy(), color=color, label=label,
+                      **line)  # fmt: skip
+    positive = med[np.isfinite(med) & (med > 0)]
+    return float(positive.min()) if positive.size else math.inf
 
 
 def loss_figure(tables: Tables, config: Any) -> Figure:
     history = tables["history"]
     fig, axes = new_figure(1, 2, width=9.5, height=3.8, sharey=True)
+    lowest = math.inf
     for ax, part in zip(axes, ("train", "test")):
         for act in activations(history):
             h = history[history["activation"] == act]
-            _band(ax, h, f"{part}_loss", color_for(act), act, ls=linestyle_for(act))
+            low = _band(ax, h, f"{part}_loss", color_for(act), act, ls=linestyle_for(act))
+            lowest = min(lowest, low)
         if config is not None and config.target_loss is not None:
             ax.axhline(
                 config.target_loss,
@@ -102,7 +100,8 @@ def loss_figure(tables: Tables, config: Any) -> Figure:
         ax.set_xlabel("epoch")
         ax.set_title(f"{part} loss")
     _log_scale(axes[0], history[["train_loss", "test_loss"]].to_numpy().ravel())
-    axes[0].set_ylabel("loss (mean over seeds; band: min-max)")
+    floor_log_axis(axes[0], lowest, decades=2.0)
+    axes[0].set_ylabel("loss (median over seeds;\nband: interquartile range)")
     handles, labels = axes[1].get_legend_handles_labels()  # below the panels: inside, it hid curves
     fig.legend(handles, labels, loc="outside lower center", ncols=min(len(labels), 6))
     return fig
@@ -127,22 +126,23 @@ def gradient_figure(tables: Tables) -> Figure:
         rows, cols, width=3.4 * cols, height=2.9 * rows, squeeze=False, sharey=True
     )
     n_layers = int(layers["layer"].max())
-    # layers in a sequential colormap (first dark, last light): activation colours stay unique
-    cmap = matplotlib.colormaps["viridis"]
-    layer_colors = {
-        f"W{l}": cmap(0.85 * (l - 1) / max(1, n_layers - 1)) for l in range(1, n_layers + 1)
-    }
+    # Layers dark (input side) to light (output side), a marker each: nine viridis shades were
+    # one blur, so deep nets show W1, the last and three layers evenly between.
+    shown = pick_evenly(list(range(1, n_layers + 1)), 5)
+    styles = ordered_styles(shown)
+    n_epochs = int(layers["epoch"].max()) + 1
+    lowest = math.inf
     for i, ax in enumerate(axes.ravel()):
         if i >= len(acts):
             ax.set_visible(False)
             continue
         act = acts[i]
         df = layers[layers["activation"] == act]
-        for l in range(1, n_layers + 1):
-            # many layers: bands only at both ends, or the overlapping bands hide every line
-            band = n_layers <= 4 or l in (1, n_layers)
-            _band(ax, df[df["layer"] == l], "grad_norm", layer_colors[f"W{l}"], f"W{l}", geo=True,
-                  band=band)  # fmt: skip
+        for l in shown:
+            low = _band(ax, df[df["layer"] == l], "grad_norm", styles[l]["color"], f"W{l}",
+                        marker=styles[l]["marker"], markevery=max(1, n_epochs // 8),
+                        markersize=4)  # fmt: skip
+            lowest = min(lowest, low)
         ax.set_title(act, color=color_for(act))
         if np.any(_finite(df["grad_norm"]) > 0):
             ax.set_yscale("log", nonpositive="mask")
@@ -150,11 +150,13 @@ def gradient_figure(tables: Tables) -> Figure:
             ax.set_ylabel("||dL/dW_l|| (full batch)")
         if _bottom_of_column(i, len(acts), cols):
             ax.set_xlabel("epoch")
+    for ax in axes.ravel():  # shared y: one floor, two decades under the lowest median
+        floor_log_axis(ax, lowest, decades=2.0)
     handles, labels = axes.ravel()[0].get_legend_handles_labels()  # below: inside, it hid lines
-    fig.legend(handles, labels, loc="outside lower center", ncols=min(len(labels), 8),
-               title="weight layer (W1: input side)" + (
-                   "" if n_layers <= 4 else f"; bands for W1 and W{n_layers} only"))  # fmt: skip
-    fig.suptitle("Weight-gradient norm per layer (geometric mean over seeds, band min-max)")
+    which = "" if len(shown) == n_layers else f"; {len(shown)} of {n_layers} layers shown"
+    fig.legend(handles, labels, loc="outside lower center", ncols=len(labels),
+               title=f"weight layer (W1: input side, W{n_layers}: output){which}")  # fmt: skip
+    fig.suptitle("Weight-gradient norm per layer (median over seeds, band: interquartile range)")
     return fig
 
 
@@ -173,22 +175,26 @@ def unit_health_figure(tables: Tables) -> Figure:
             ax.plot(per_epoch.index, per_epoch.to_numpy(), label=act, **style)
         ax.set_xlabel("epoch")
         ax.set_ylim(-0.02, 1.02)
-        if ax.get_legend_handles_labels()[0]:
-            ax.legend(loc="center right" if column == "dead_fraction" else "upper left")
-        else:  # e.g. only relu and leaky-relu: nothing can saturate (an empty legend warns)
+        if not ax.get_legend_handles_labels()[0]:  # e.g. only relu and leaky-relu
             kind = "dies" if column == "dead_fraction" else "saturates"
             ax.text(0.5, 0.5, f"no activation here {kind}", ha="center", transform=ax.transAxes)
     ax_dead.set_title("dead units (zero derivative on every point)")
     ax_sat.set_title("saturated units (derivative < 5% of its max)")
     ax_dead.set_ylabel("fraction of hidden units")
+    _legend_below(fig, [ax_dead, ax_sat])
     return fig
 
 
-def _symlog_ticks(limits: tuple[float, float]) -> list[float]:
-    """0, +-1 and +-(1, 2, 5) x 10^k inside `limits`."""
-    steps = [m * 10.0**k for k in range(0, 12) for m in (1, 2, 5)]
-    lo, hi = limits
-    return sorted({0.0} | {v for v in steps if v <= hi} | {-v for v in steps if -v >= lo})
+def _legend_below(fig: Figure, axes: list[Any], **kw: Any) -> None:
+    """One legend under the panels for every labelled line of `axes` (inside a panel, a legend
+    sat on the lines it names)."""
+    seen: dict[str, Any] = {}
+    for ax in axes:
+        for handle, label in zip(*ax.get_legend_handles_labels()):
+            seen.setdefault(label, handle)
+    if seen:
+        fig.legend(list(seen.values()), list(seen), loc="outside lower center",
+                   ncols=min(len(seen), 6), **kw)  # fmt: skip
 
 
 def range_figure(tables: Tables) -> Figure:
@@ -206,12 +212,13 @@ def range_figure(tables: Tables) -> Figure:
     ax.set_xlabel("hidden activation")
     # linear inside [-1, 1], where sigmoid and tanh live; logarithmic beyond (ReLU's outputs)
     ax.set_yscale("symlog", linthresh=1.0)
-    # ticks at 1, 2, 5 per decade: ReLU's max of 5.5 had no tick between 1 and 10 to read it by
-    ax.set_yticks(_symlog_ticks(ax.get_ylim()))
+    # 1, 2, 5 per decade over two decades (ReLU's max of 5.5 needs a tick between 1 and 10);
+    # powers of ten beyond, or 2000, 1000, 500, ... crowd into one smear
+    ax.set_yticks(symlog_ticks(ax.get_ylim()))
     ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
     ax.set_ylabel("hidden-layer output (min to max)")
     ax.set_title("Output range of the hidden units")
-    ax.legend(loc="best")
+    _legend_below(fig, [ax])
     return fig
 
 
@@ -282,7 +289,7 @@ def boundary_figure(tables: Tables) -> Figure:
             ax.set_xlabel("x1")
             ax.xaxis.set_tick_params(labelbottom=True)
         ax.grid(False)
-    axes.ravel()[0].legend(loc="lower left", markerscale=2)
+    _legend_below(fig, [axes.ravel()[0]], markerscale=2)
     return fig
 
 
@@ -303,7 +310,7 @@ def fit_figure(tables: Tables) -> Figure:
         ax.plot(c["x1"], c["y_hat"], color=color_for(act), ls=linestyle_for(act), label=act)
     ax.set_xlabel("x1")
     ax.set_ylabel("y (seed 0's prediction)")
-    ax.legend(loc="best")
+    _legend_below(fig, [ax])
     return fig
 
 

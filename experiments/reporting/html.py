@@ -14,11 +14,13 @@ import struct
 from typing import TYPE_CHECKING, Any
 
 from nnhw.experiments.reporting.numbers import number
+from nnhw.experiments.reporting.tables import Shown, present
 
 if TYPE_CHECKING:
     import pandas as pd
 
-MAX_ROWS = 40  # rows of a table shown in a report; the CSV beside it has them all
+MAX_ROWS = 25  # rows of a table shown in a report (chosen by reporting.tables); the CSV has all
+WRAP_CHARS = 32  # a text column with a longer value wraps (at most 24rem wide) instead
 
 
 def esc(text: Any) -> str:
@@ -75,26 +77,66 @@ def markdown_table(df: pd.DataFrame, max_rows: int | None = None) -> str:
     return "\n".join(lines)
 
 
-def html_table(df: pd.DataFrame, max_rows: int = MAX_ROWS) -> str:
-    """An HTML table of the first `max_rows` rows, numeric columns right-aligned."""
+def _is_text(series: pd.Series) -> bool:
+    """A column of long strings (a claim, a sentence of numbers): wrapped, not one long line."""
+    if _is_numeric(series) or not len(series):
+        return False
+    return max(len(str(v)) for v in series.tolist()) > WRAP_CHARS
+
+
+def _cell_texts(shown: Shown, column: str) -> list[str]:
+    values = shown.df[column].tolist()
+    return [t if t is not None else format_value(v) for v, t in zip(values, shown.texts[column])]
+
+
+def markdown_shown(shown: Shown) -> str:
+    """`shown` (reporting.tables.present) as a Markdown table, with its note below."""
+    df = shown.df
+    if df.shape[1] == 0:
+        return "_(empty table)_"
+    cols = list(df.columns)
+    numeric = [_is_numeric(df[c]) for c in cols]
+    lines = ["| " + " | ".join(md_cell(str(c)) for c in cols) + " |"]
+    lines.append("| " + " | ".join("---:" if n else "---" for n in numeric) + " |")
+    columns = [[md_cell(t) for t in _cell_texts(shown, c)] for c in cols]
+    lines.extend("| " + " | ".join(row) + " |" for row in zip(*columns))
+    if shown.note:
+        lines.append(f"\n_{md_cell(shown.note[:1].upper() + shown.note[1:])}._")
+    return "\n".join(lines)
+
+
+def html_shown(shown: Shown) -> str:
+    """`shown` as an HTML table in a box that scrolls sideways when it must (the first column
+    stays in view); numbers right-aligned, long text wrapped, verdicts as badges."""
+    df = shown.df
     if df.shape[1] == 0:
         return '<p class="muted">(empty table)</p>'
     cols = list(df.columns)
-    numeric = [_is_numeric(df[c]) for c in cols]
-    head = "".join(f'<th{" class=num" if n else ""} scope="col">{esc(c)}</th>'
-                   for c, n in zip(cols, numeric))  # fmt: skip
-    body = []
-    for row in df.head(max_rows).itertuples(index=False, name=None):
-        cells = "".join(f'<td{" class=num" if n else ""}>{esc(format_value(v))}</td>'
-                        for v, n in zip(row, numeric))  # fmt: skip
-        body.append(f"<tr>{cells}</tr>")
+    kinds = ["verdict" if c in shown.badges else "num" if _is_numeric(df[c])
+             else "text" if _is_text(df[c]) else "" for c in cols]  # fmt: skip
+    head = "".join(f'<th{f" class={k}" if k else ""} scope="col">{esc(c)}</th>'
+                   for c, k in zip(cols, kinds))  # fmt: skip
+    columns = []
+    for c, k in zip(cols, kinds):
+        attr = f" class={k}" if k else ""
+        if c in shown.badges:
+            columns.append([f'<td class=verdict><span class="badge {verdict_class(t)}">{esc(t)}'
+                            "</span></td>" for t in _cell_texts(shown, c)])  # fmt: skip
+        else:
+            columns.append([f"<td{attr}>{esc(t)}</td>" for t in _cell_texts(shown, c)])
+    body = "".join(f"<tr>{''.join(row)}</tr>" for row in zip(*columns))
     return (
         '<div class="table-wrap"><table><thead><tr>'
         + head
         + "</tr></thead><tbody>"
-        + "".join(body)
+        + body
         + "</tbody></table></div>"
     )
+
+
+def html_table(df: pd.DataFrame, max_rows: int = MAX_ROWS) -> str:
+    """An HTML table of `df` as a report shows it with no view of its own."""
+    return html_shown(present(df, None, max_rows))
 
 
 def png_size(data: bytes) -> tuple[int, int]:
@@ -108,17 +150,24 @@ def png_size(data: bytes) -> tuple[int, int]:
 # CSS px per PNG pixel: figures are drawn at 150 dpi, so this shows 100 CSS px per inch of
 # figure. One scale for every figure keeps their text the same size on the page (a 6.4-inch
 # figure shown full width would otherwise have 1.5x larger text than a 9.5-inch one beside it);
-# max-width still shrinks wide figures to the column and to a phone.
+# max-width still shrinks wide figures to the column. Text of 8 pt (the smallest any figure
+# uses) shows at 11 CSS px.
 DISPLAY_SCALE = 2 / 3
+# On a phone a figure shrunk to the screen's width would have 3-5 px text: below 40rem it is
+# shown at this scale instead (8 pt text at 9 CSS px) and scrolls sideways inside its own box,
+# never the page.
+PHONE_SCALE = 0.55
 
 
 def img_tag(png: bytes, alt: str) -> str:
-    """An <img> with the PNG inside (data URI), its display size given (no layout jumps)."""
+    """An <img> with the PNG inside (data URI), its display size given (no layout jumps) and its
+    phone width as the CSS variable --pw."""
     width, height = png_size(png)
     b64 = base64.b64encode(png).decode("ascii")
     return (
         f'<img src="data:image/png;base64,{b64}" alt="{esc(alt)}" '
         f'width="{round(width * DISPLAY_SCALE)}" height="{round(height * DISPLAY_SCALE)}" '
+        f'style="--w:{round(width * DISPLAY_SCALE)}px;--pw:{round(width * PHONE_SCALE)}px" '
         'loading="eager">'
     )
 
@@ -176,24 +225,39 @@ ol.findings li{margin:.7rem 0}
 .claim{color:var(--muted);font-size:.92rem;margin:.1rem 0}
 figure{margin:1.2rem 0;break-inside:avoid;page-break-inside:avoid}
 figcaption{color:var(--muted);font-size:.9rem;margin-top:.35rem}
-.src{white-space:nowrap}.src::before{content:"· "}
+figcaption code,figcaption a,dd,td{overflow-wrap:anywhere}
+.src::before{content:"· "}
+.fig{overflow-x:auto;-webkit-overflow-scrolling:touch}
 img{max-width:100%;height:auto;display:block;border:1px solid var(--line);border-radius:4px;
 background:#fff}
-.table-wrap{overflow:auto;max-height:32rem;-webkit-overflow-scrolling:touch;
+.table-wrap{overflow-x:auto;-webkit-overflow-scrolling:touch;
 border:1px solid var(--line);border-radius:6px}
 table{border-collapse:collapse;width:max-content;min-width:100%;font-size:.88rem}
 th,td{padding:.3rem .6rem;border-bottom:1px solid var(--line);text-align:left;
-white-space:nowrap}
-th{background:var(--panel);position:sticky;top:0;font-weight:600}
+white-space:nowrap;vertical-align:top;background:var(--bg)}
+th{background:var(--panel);font-weight:600}
 td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
-tbody tr:nth-child(even){background:#fafbfc}
+td.text,th.text{white-space:normal;min-width:12rem;max-width:24rem;overflow-wrap:break-word}
+tbody tr:nth-child(even)>*{background:#fafbfc}
+td:first-child:not(.text),th:first-child:not(.text){position:sticky;left:0;z-index:1;
+box-shadow:inset -1px 0 0 var(--line)}
+td.verdict,th.verdict{white-space:normal;min-width:7rem;max-width:15rem}
+details.fold{margin:2.2rem 0 .6rem}
+details.fold>summary{cursor:pointer;padding-bottom:.25rem;border-bottom:1px solid var(--line)}
+details.fold>summary h2{display:inline;margin:0;padding:0;border:0;font-size:1.15rem}
+details.fold>summary .muted{font-size:.9rem;margin-left:.4rem}
+details.fold[open]>summary{margin-bottom:.6rem}
+details.more{margin:.8rem 0}details.more>summary{cursor:pointer;color:var(--accent)}
 footer{margin-top:3rem;color:var(--muted);font-size:.85rem;border-top:1px solid var(--line);
 padding-top:.6rem}
 a{color:var(--accent)}
-@media (max-width:40rem){body{font-size:15px}main{padding:1rem .75rem 2rem}h1{font-size:1.4rem}}
+@media (max-width:40rem){body{font-size:15px}main{padding:1rem .75rem 2rem}h1{font-size:1.4rem}
+.fig img{max-width:none;width:min(var(--w),max(100%,var(--pw)))}
+td.text,th.text{min-width:10rem;max-width:16rem}td.verdict,th.verdict{max-width:10rem}}
 @media print{body{font-size:11pt;background:#fff}main{max-width:none;padding:0}
 h2{break-after:avoid;page-break-after:avoid}
-.table-wrap{overflow:visible;max-height:none;border:none}
+details::details-content{content-visibility:visible;display:contents}
+.table-wrap,.fig{overflow:visible;border:none}td,th{position:static}
 table{width:100%;min-width:0;font-size:7.5pt}
 th,td{white-space:normal;overflow-wrap:anywhere;padding:.15rem .3rem}th{position:static}
 img{border:none;max-height:22cm;width:auto}a{color:inherit;text-decoration:none}

@@ -6,11 +6,24 @@ runner and the Python API hold while a study draws and saves its figures.
 
 Contract:
 - `PALETTE`: the eight Okabe-Ito colours (Okabe & Ito 2008), safe for the common colour-vision
-  deficiencies. `ACTIVATION_COLORS`: one fixed colour per activation, the same in every command.
+  deficiencies. `ACTIVATION_COLORS`: one fixed colour per activation, the same in every command:
+  twelve distinct colours (Okabe-Ito without its yellow, then five darker ones from Paul Tol's
+  schemes), and `ACTIVATION_LINESTYLES` a dashed or dotted line for each activation whose curves
+  lie on another's (leaky-relu on relu, gelu-tanh on gelu, mish near silu, selu near elu).
 - `color_for(name)`: the activation's colour, or a stable palette colour for any other name.
-  `linestyle_for(name)`: its line style (leaky-relu dashed, as its curves often lie on relu's).
+  `linestyle_for(name)`: its line style.
   `colors_for(names)`: distinct colours for a list of category names, in order.
   `sequential_colors(values)`: viridis shades for an ordered quantity (depth, width, layer).
+  `pick_evenly(values, k)`: at most k of an ordered list, both ends kept (nine layer lines are
+  unreadable; the first, the last and three between are not); `ordered_styles(values)`: a colour
+  and a marker per value of an ordered quantity (viridis ends apart, markers tell neighbours).
+- Bands over seeds: `median_band(ax, x, values, ...)` draws the median over seeds and the
+  interquartile range (not min-max: one seed's collapse to 1e-30 no longer sets the axis);
+  `floor_log_axis(ax, lowest, decades)` keeps a log axis from reaching more than `decades`
+  below the lowest line drawn (a band may run off the bottom; the lines stay readable).
+- `symlog_ticks(limits)`: ticks for a symlog axis (linthresh 1): 0, +-1 and 1-2-5 per decade
+  over up to two decades, powers of ten beyond, every other one past six decades.
+- `MIN_FONT_PT`: no text in a figure is smaller (8 pt shows at 11 CSS px in a report).
 - `style()`: a context manager applying STYLE (matplotlib.rc_context); every figure of a
   study is drawn and saved inside it, so a legend or line made after `new_figure` gets the style.
 - `new_figure(nrows, ncols, *, width, height, **kw) -> (fig, axes)`: a Figure (not pyplot, so no
@@ -53,11 +66,28 @@ ACTIVATION_COLORS: dict[str, str] = {
     "tanh": PALETTE["orange"],
     "sigmoid": PALETTE["vermillion"],
     "identity": PALETTE["black"],
+    "gelu": PALETTE["reddish purple"],
+    "gelu-tanh": "#882255",  # Tol's wine
+    "silu": PALETTE["sky blue"],
+    "mish": "#332288",  # Tol's indigo
+    "elu": "#999933",  # Tol's olive
+    "selu": "#8C510A",  # brown
+    "softplus": "#7F7F7F",  # grey
 }
 
-# LeakyReLU's curves usually lie on ReLU's (and identity's on others' in linear regimes):
-# dashed, they let the line underneath show through.
-ACTIVATION_LINESTYLES: dict[str, str] = {"leaky-relu": "--", "identity": "-."}
+# Curves that lie on another activation's (LeakyReLU on ReLU, the tanh form of GELU on GELU,
+# Mish near SiLU, SELU a scaled ELU; identity on others' in linear regimes): dashed or dotted,
+# they let the line underneath show through.
+ACTIVATION_LINESTYLES: dict[str, Any] = {
+    "leaky-relu": "--",
+    "identity": "-.",
+    "gelu-tanh": ":",
+    "mish": "--",
+    "selu": "--",
+    "softplus": (0, (5, 1.5, 1, 1.5, 1, 1.5)),  # dash-dot-dot
+}
+MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
+MIN_FONT_PT = 8.0
 
 DPI = 150
 STYLE: dict[str, Any] = {
@@ -67,6 +97,10 @@ STYLE: dict[str, Any] = {
     "font.size": 10,
     "axes.titlesize": 11,
     "axes.labelsize": 10,
+    "xtick.labelsize": 9,
+    "ytick.labelsize": 9,
+    "figure.titlesize": 12,
+    "legend.title_fontsize": 9,
     "axes.grid": True,
     "grid.alpha": 0.3,
     "grid.linewidth": 0.6,
@@ -96,8 +130,8 @@ def color_for(name: str) -> str:
     return _CYCLE[zlib.crc32(str(name).encode("utf-8")) % len(_CYCLE)]
 
 
-def linestyle_for(name: str) -> str:
-    """The line style of an activation's curves: solid, dashed for leaky-relu, dash-dot identity."""
+def linestyle_for(name: str) -> Any:
+    """The line style of an activation's curves (ACTIVATION_LINESTYLES; solid otherwise)."""
     return ACTIVATION_LINESTYLES.get(name, "-")
 
 
@@ -124,6 +158,75 @@ def sequential_colors(values: Iterable[Any]) -> dict[Any, str]:
     cmap = mpl.colormaps["viridis"]
     n = max(1, len(values) - 1)
     return {v: mpl.colors.to_hex(cmap(0.85 * i / n)) for i, v in enumerate(values)}
+
+
+def pick_evenly(values: Sequence[Any], k: int) -> list[Any]:
+    """At most k of `values`, evenly spread, the first and the last always among them."""
+    values = list(values)
+    if len(values) <= k:
+        return values
+    idx = sorted({round(i * (len(values) - 1) / (k - 1)) for i in range(k)})
+    return [values[i] for i in idx]
+
+
+def ordered_styles(values: Iterable[Any]) -> dict[Any, dict[str, Any]]:
+    """A colour (viridis, as sequential_colors) and a marker per value of an ordered quantity:
+    neighbouring shades are hard to tell apart, neighbouring markers are not."""
+    colors = sequential_colors(values)
+    return {v: {"color": c, "marker": MARKERS[i % len(MARKERS)]}
+            for i, (v, c) in enumerate(colors.items())}  # fmt: skip
+
+
+def median_band(
+    ax: Any,
+    x: Any,
+    values: Any,
+    *,
+    color: Any,
+    label: str | None = None,
+    band: bool = True,
+    alpha: float = 0.18,
+    **line: Any,
+) -> np.ndarray:
+    """Median over seeds against x, with the interquartile range as a band.
+
+    x: (n,) positions; values: (n, seeds), NaN for a missing or non-finite value (ignored).
+    Returns the median line (n,). Quartiles interpolate between seeds, so with 2-4 seeds the band
+    lies between the middle ones; a single seed's collapse or blow-up moves neither."""
+    v = np.asarray(values, dtype=float)
+    v = np.where(np.isfinite(v), v, np.nan)
+    ok = ~np.all(np.isnan(v), axis=1)
+    xs = np.asarray(x)[ok]
+    q1, med, q3 = np.nanquantile(v[ok], [0.25, 0.5, 0.75], axis=1)
+    ax.plot(xs, med, color=color, label=label, **line)
+    if band and v.shape[1] > 1:
+        ax.fill_between(xs, q1, q3, color=color, alpha=alpha, lw=0)
+    out = np.full(len(v), np.nan)
+    out[ok] = med
+    return out
+
+
+def floor_log_axis(ax: Any, lowest: float, decades: float = 1.0) -> None:
+    """On a log y axis, keep the bottom at most `decades` below `lowest` (the lowest line), so a
+    band or a stray value cannot stretch the axis until the lines are flat."""
+    if not (np.isfinite(lowest) and lowest > 0) or ax.get_yscale() != "log":
+        return
+    bottom, top = ax.get_ylim()
+    floor = lowest / 10.0**decades
+    if bottom < floor:
+        ax.set_ylim(floor, top)
+
+
+def symlog_ticks(limits: tuple[float, float]) -> list[float]:
+    """Ticks for a symlog axis with linthresh 1 (module docstring)."""
+    lo, hi = limits
+    span = max(np.log10(max(hi, 1.0)), np.log10(max(-lo, 1.0)))
+    if span <= 2.0:
+        steps = [m * 10.0**k for k in range(0, 3) for m in (1, 2, 5)]
+    else:
+        every = 1 if span <= 6 else 2
+        steps = [10.0**k for k in range(0, int(span) + 2, every)]
+    return sorted({0.0} | {v for v in steps if v <= hi} | {-v for v in steps if -v >= lo})
 
 
 def new_figure(

@@ -6,7 +6,9 @@ Contract:
   `findings` (each a sentence with its numbers, computed from the tables; `verdict` is
   "supported", "refuted" or "holds only when ..." where the finding tests a claim of the course,
   `claim` the claim itself) and `sections` that name tables and figures of the run directory by
-  name (tables/<name>.csv, plots/<name>.png) with a caption each.
+  name (tables/<name>.csv, plots/<name>.png) with a caption each. A section's `views` say how a
+  table is shown (reporting.tables.TableView: columns first, sentinels, which rows of a long
+  table); `fold=True` folds a section of detail into a closed <details> in the HTML.
 - `write_report(rd, report, info=None)` renders both files from the run directory's saved files
   (run.json, config.toml, tables/*.csv, plots/*.png), so rebuilding from the same directory gives
   the same bytes. `info` overrides run.json (the runner passes the final status before it writes
@@ -23,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from nnhw.experiments.reporting import html as rh
+from nnhw.experiments.reporting.tables import TableView, present
 from nnhw.experiments.runs.rundir import RunDir, run_status
 
 if TYPE_CHECKING:
@@ -42,6 +45,9 @@ class Section:
     text: str = ""
     tables: list[tuple[str, str]] = field(default_factory=list)
     figures: list[tuple[str, str]] = field(default_factory=list)
+    views: dict[str, TableView] = field(default_factory=dict)
+    fold: bool = False
+    verdict: str | None = None  # shown as a badge beside the title (a folded claim's verdict)
 
 
 @dataclass(frozen=True)
@@ -195,7 +201,8 @@ def render_markdown(report: Report, run: _Run) -> str:
             if name in run.tables:
                 t_no += 1
                 out += [f"**Table {t_no}.** {caption} (`tables/{name}.csv`)", ""]
-                out += [rh.markdown_table(run.tables[name], rh.MAX_ROWS), ""]
+                shown = present(run.tables[name], section.views.get(name), rh.MAX_ROWS)
+                out += [rh.markdown_shown(shown), ""]
             else:
                 out += [f"_Table {name} is missing from this run._", ""]
         for name, caption in section.figures:
@@ -209,6 +216,58 @@ def render_markdown(report: Report, run: _Run) -> str:
     out += ["| setting | value |", "| --- | --- |"]
     out += [f"| {k} | {rh.md_cell(v)} |" for k, v in _settings_rows(run.settings)]
     return "\n".join(out).rstrip() + "\n"
+
+
+def _html_section(rd: RunDir, section: Section, run: _Run, t_no: int, f_no: int
+                  ) -> tuple[str, int, int]:  # fmt: skip
+    """One section as HTML and the table and figure numbers it ends at. A table shows the rows
+    its view picks, says which, and links its CSV; a figure sits in a box of its own (it scrolls
+    sideways on a phone rather than shrinking its text away); a folded section is a closed
+    <details> whose summary is its title and what it holds."""
+    e = rh.esc
+    body = [rh.paragraphs(section.text)]
+    n_tables = n_figures = 0
+    for name, caption in section.tables:
+        if name not in run.tables:
+            body.append(f'<p class="muted">Table {e(name)} is missing from this run.</p>')
+            continue
+        t_no += 1
+        n_tables += 1
+        shown = present(run.tables[name], section.views.get(name), rh.MAX_ROWS)
+        note = f" {e(shown.note[:1].upper() + shown.note[1:])}." if shown.note else ""
+        body.append(
+            f"<figure>{rh.html_shown(shown)}<figcaption><b>Table {t_no}.</b> {e(caption)}{note}"
+            f' <span class="src">Data ({shown.total} rows): <a href="tables/{e(name)}.csv">'
+            f"tables/{e(name)}.csv</a></span></figcaption></figure>"
+        )
+    for name, caption in section.figures:
+        if name in run.missing_figures:
+            body.append(f'<p class="muted">Figure {e(name)} is missing from this run.</p>')
+            continue
+        f_no += 1
+        n_figures += 1
+        png = (rd.path / "plots" / f"{name}.png").read_bytes()
+        body.append(
+            f'<figure><div class="fig">{rh.img_tag(png, caption)}</div><figcaption>'
+            f'<b>Figure {f_no}.</b> {e(caption)} <span class="src">Vector: '
+            f'<a href="plots/{e(name)}.svg">plots/{e(name)}.svg</a></span>'
+            "</figcaption></figure>"
+        )
+    title = e(section.title)
+    if section.verdict:
+        kind = rh.verdict_class(section.verdict)
+        title += f' <span class="badge {kind}">{e(section.verdict)}</span>'
+    if not section.fold:
+        return f"<section><h2>{title}</h2>{''.join(body)}</section>", t_no, f_no
+    holds = [f"{n} {w}{'s' if n != 1 else ''}" for n, w in ((n_figures, "figure"),
+                                                             (n_tables, "table")) if n]  # fmt: skip
+    more = f' <span class="muted">({", ".join(holds)})</span>' if holds else ""
+    return (
+        f'<section><details class="fold"><summary><h2>{title}</h2>{more}</summary>'
+        f"{''.join(body)}</details></section>",
+        t_no,
+        f_no,
+    )
 
 
 def render_html(rd: RunDir, report: Report, run: _Run) -> str:
@@ -245,32 +304,8 @@ def render_html(rd: RunDir, report: Report, run: _Run) -> str:
     parts.append("</ol></section>")
     t_no = f_no = 0
     for section in report.sections:
-        parts.append(f"<section><h2>{e(section.title)}</h2>{rh.paragraphs(section.text)}")
-        for name, caption in section.tables:
-            if name not in run.tables:
-                parts.append(f'<p class="muted">Table {e(name)} is missing from this run.</p>')
-                continue
-            t_no += 1
-            df = run.tables[name]
-            more = f" First {rh.MAX_ROWS} of {len(df)} rows." if len(df) > rh.MAX_ROWS else ""
-            parts.append(
-                f"<figure>{rh.html_table(df)}<figcaption><b>Table {t_no}.</b> {e(caption)}{more}"
-                f' <span class="src">Data: <code>tables/{e(name)}.csv</code></span>'
-                "</figcaption></figure>"
-            )
-        for name, caption in section.figures:
-            png_file = rd.path / "plots" / f"{name}.png"
-            if name in run.missing_figures:
-                parts.append(f'<p class="muted">Figure {e(name)} is missing from this run.</p>')
-                continue
-            f_no += 1
-            parts.append(
-                f"<figure>{rh.img_tag(png_file.read_bytes(), caption)}<figcaption>"
-                f'<b>Figure {f_no}.</b> {e(caption)} <span class="src">Vector: '
-                f'<a href="plots/{e(name)}.svg">plots/{e(name)}.svg</a></span>'
-                "</figcaption></figure>"
-            )
-        parts.append("</section>")
+        html, t_no, f_no = _html_section(rd, section, run, t_no, f_no)
+        parts.append(html)
     rows = "".join(
         f"<tr><th scope=row>{e(k)}</th><td>{e(v)}</td></tr>"
         for k, v in _settings_rows(run.settings)
@@ -278,9 +313,10 @@ def render_html(rd: RunDir, report: Report, run: _Run) -> str:
     parts += [
         '<section id="run"><h2>What was run</h2><h3>Command</h3>',
         f"<pre>{e(run.command_line())}</pre>",
-        f"<h3>Settings</h3><p class=muted>From <code>config.toml</code>; "
+        f"<details class=more><summary>Settings ({len(run.settings)})</summary>"
+        f"<p class=muted>From <code>config.toml</code>; "
         f"<code>nnhw {e(run.info.get('command', ''))} --config config.toml</code> repeats the run."
-        f"</p><div class=table-wrap><table><tbody>{rows}</tbody></table></div></section>",
+        f"</p><div class=table-wrap><table><tbody>{rows}</tbody></table></div></details></section>",
         f"<footer>Run {e(run.info.get('id', ''))} · written by nnhw "
         f"{e((run.info.get('versions') or {}).get('nnhw', ''))}</footer>",
         "</main></body></html>",

@@ -15,6 +15,7 @@ from typing import Any
 import pandas as pd
 
 from nnhw.experiments.reporting.report import Finding, Report, Section
+from nnhw.experiments.reporting.tables import TableView
 from nnhw.experiments.verify.config import Config
 from nnhw.experiments.verify.findings import claims_table_from, strict_failures
 
@@ -72,6 +73,18 @@ CAPTIONS: dict[str, str] = {
 }
 
 
+# The claims table as the page shows it: the claim and its verdict first, then how sure it is;
+# what was measured and the numbers are each claim's own (folded) section below, and the CSV's.
+CLAIMS_VIEW = TableView(
+    first=("id", "verdict", "claim", "section", "seeds", "agree", "deciding", "value", "ci_low",
+           "ci_high", "cutoff", "expected"),
+    hide=("category", "measured", "numbers"),
+    sentinels={"expected": {None: "none (machine-dependent)"}, "seeds": {0: "-"},
+               "agree": {0: "-"}},
+    badges=("verdict",),
+)  # fmt: skip
+
+
 def _sentence(measured: str, numbers: str) -> str:
     """A finding from a claim's row: its numbers when they are a sentence already, else what
     was measured followed by them ('Worst relative error ...: finite differences 1.2e-10; ...')."""
@@ -93,8 +106,10 @@ def report(tables: Tables, config: Any) -> Report:
         "verdict. The expected column is the verdict the theory (as corrected here) predicts; "
         "nnhw verify --strict fails when they differ. The sub-studies' full tables are in "
         "tables/<study>.<table>.csv.",
-        tables=[("claims", "One row per claim: section, claim, what was measured, the numbers, "
-                 "the verdict and the expected one, and the file that shows it.")],
+        tables=[("claims", "One row per claim: its verdict, the homework section, how many seeds "
+                 "agree and the number that decides it, and the verdict the theory expects; what "
+                 "was measured and the numbers are in the claim's section below.")],
+        views={"claims": CLAIMS_VIEW},
     )]  # fmt: skip
     for r in c.itertuples():
         figs, tabs = EVIDENCE.get(r.id, ([], []))
@@ -104,6 +119,8 @@ def report(tables: Tables, config: Any) -> Report:
             f"Measured: {r.measured}. Result: {result}. Verdict: {r.verdict}.",
             tables=[(t, CAPTIONS.get(t, t)) for t in tabs],
             figures=[(f, CAPTIONS.get(f, f)) for f in figs],
+            fold=True,
+            verdict=r.verdict,
         ))  # fmt: skip
     mode = "full-size" if config.thorough else "reduced-size (use --thorough for full size)"
     return Report(
