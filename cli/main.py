@@ -51,6 +51,9 @@ app = typer.Typer(
 )
 
 
+MAX_ERROR = 1000  # characters of an error line
+
+
 def _version(value: bool) -> None:
     if value:
         typer.echo(f"nnhw {__version__}")
@@ -70,8 +73,16 @@ def root(
 
 
 def _error(message: str) -> None:
+    # Only when there is an error to print (a regex module; --help stays as fast)
+    from nnhw.experiments.reporting.escape import terminal
+
     # Typer words a bad enum choice "Value error, 'x' is not one of ..."; the prefix says nothing.
     first = " ".join(str(message).replace("Value error, ", "").split())
+    # A message may quote a file name or value from someone else's run folder: no control
+    # character reaches the terminal, and no message is longer than a few lines of it.
+    first = terminal(first)
+    if len(first) > MAX_ERROR:
+        first = f"{first[: MAX_ERROR - 40]}... ({len(first)} characters in all)"
     print(f"nnhw: error: {first}", file=sys.stderr)
 
 

@@ -14,7 +14,7 @@ from typing import Annotated
 
 import typer
 
-from nnhw.cli.common import DEFAULT_OUT
+from nnhw.cli.common import DEFAULT_OUT, terminal_progress
 
 OutOption = Annotated[
     Path, typer.Option("--out", metavar="DIR", help="Folder holding the run directories.")
@@ -40,14 +40,22 @@ def report(
       nnhw report 20261126-1118 --out /tmp/nnhw-runs
     """
     # Imported when the command runs, not at start-up: `nnhw --help` stays fast
+    from nnhw.experiments.reporting.escape import terminal
     from nnhw.experiments.runs.catalog import find_run
+    from nnhw.experiments.runs.context import no_progress
     from nnhw.experiments.runs.rundir import run_status
     from nnhw.experiments.runs.runner import rebuild
 
     path = find_run(out, run_dir)
-    rd = rebuild(path)
+    bars = terminal_progress()  # drawing and saving the figures, the report
+    try:
+        rd = rebuild(path, progress=bars if bars is not None else no_progress)
+    finally:
+        if bars is not None:
+            bars.stop()
     status = run_status(rd.path)
     if status in ("interrupted", "failed", "running"):
         print(f"nnhw: note: the run is {status}; the report says what is missing", file=sys.stderr)
-    sys.stdout.write(f"Report: {Path(rd.path) / 'report.html'}\n")
-    sys.stdout.write(f"Markdown: {Path(rd.path) / 'report.md'}\n")
+    # The folder's name may come from someone else: control characters escaped
+    sys.stdout.write(terminal(f"Report: {Path(rd.path) / 'report.html'}") + "\n")
+    sys.stdout.write(terminal(f"Markdown: {Path(rd.path) / 'report.md'}") + "\n")

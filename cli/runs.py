@@ -11,7 +11,6 @@ process is gone), never an error. IDs may be abbreviated to a unique prefix.
 from __future__ import annotations
 
 import json
-import shlex
 import sys
 from enum import StrEnum
 from pathlib import Path
@@ -81,10 +80,11 @@ def runs(ctx: typer.Context, out: OutOption = DEFAULT_OUT, json_out: JsonOption 
     from rich.markup import escape
     from rich.table import Table
 
+    from nnhw.experiments.reporting.escape import terminal
     from nnhw.experiments.runs.catalog import list_runs
 
     entries = list_runs(out)
-    if json_out:
+    if json_out:  # json.dumps writes every control character as \uXXXX: nothing raw
         rows = [{"id": e.id, "path": str(e.path), "command": e.command, "status": e.status,
                  "started": e.started, "duration_s": e.duration_s, "headline": e.headline}
                 for e in entries]  # fmt: skip
@@ -92,16 +92,18 @@ def runs(ctx: typer.Context, out: OutOption = DEFAULT_OUT, json_out: JsonOption 
         return
     console = Console(highlight=False)
     if not entries:
-        console.print(escape(f"No runs under {out}."))
+        console.print(escape(terminal(f"No runs under {out}.")))
         return
-    rows = [(e.id, e.command, e.status, e.started.replace("T", " ")[:16], _duration(e.duration_s),
-             e.headline or "") for e in entries]  # fmt: skip
+    # Everything shown comes from run folders (maybe someone else's): control characters escaped
+    rows = [tuple(map(terminal, (e.id, e.command, e.status, e.started.replace("T", " ")[:16],
+                                 _duration(e.duration_s), e.headline or "")))
+            for e in entries]  # fmt: skip
     widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(_COLUMNS)]
     if sum(widths) + 3 * len(widths) + 24 > console.width:
         _print_stacked(console, out, rows)  # the headline would be squeezed to a few letters
         return
     table = Table(
-        title=escape(f"Runs under {out}"),
+        title=escape(terminal(f"Runs under {out}")),
         title_justify="left",
         header_style="bold",
         box=box.SIMPLE_HEAD,
@@ -125,9 +127,11 @@ def _print_stacked(console: Any, out: Path, rows: list[tuple[str, ...]]) -> None
     from rich.padding import Padding
     from rich.text import Text
 
+    from nnhw.experiments.reporting.escape import terminal
+
     ids = [i if i.endswith(c) else f"{i} ({c})" for i, c, *_ in rows]
     w_id, w_status = max(2, *map(len, ids)), max(6, *(len(r[2]) for r in rows))
-    console.print(Text(f"Runs under {out}"))
+    console.print(Text(terminal(f"Runs under {out}")))
     head = f"{'id':<{w_id}}  {'status':<{w_status}}  {'started':<16}  {'duration':>9}"
     console.print(Text(head, style="bold"), no_wrap=True, overflow="ellipsis")
     console.print(Padding(Text("headline", style="bold"), (0, 0, 0, 4)))
@@ -158,31 +162,34 @@ def show(
     from rich.markup import escape
     from rich.table import Table
 
+    from nnhw.experiments.reporting.escape import shell_join, terminal
     from nnhw.experiments.reporting.html import format_value
-    from nnhw.experiments.runs import catalog
+    from nnhw.experiments.runs import catalog, safefs
 
     path = catalog.find_run(out, run_id)
+    # First, so that a run folder that cannot be read (a link or special file in it, run.json or
+    # config.toml of the wrong shape) gives one line and exit 2 before anything is printed.
+    run = catalog.load_run(path)
     console = Console(highlight=False)
     e = catalog.entry(path)
-    console.print(f"[bold]{escape(e.id)}[/bold]  {escape(e.command)}  {e.status}")
-    console.print(f"started {escape(e.started)}, duration {_duration(e.duration_s)}")
-    try:
-        run = catalog.load_run(path)
-    except NnhwError as exc:
-        console.print(escape(f"Cannot read this run's settings or tables: {exc}"))
-        raise typer.Exit(1) from None
+
+    def text(value: object) -> str:  # from the run folder: no markup, no control characters
+        return escape(terminal(value))
+
+    console.print(f"[bold]{text(e.id)}[/bold]  {text(e.command)}  {text(e.status)}")
+    console.print(f"started {text(e.started)}, duration {_duration(e.duration_s)}")
     argv = run.info.get("argv") or []
     if argv:
-        console.print(escape("command: nnhw " + shlex.join(map(str, argv))), soft_wrap=True)
+        console.print(text("command: nnhw " + shell_join(argv)), soft_wrap=True)
     settings = Table(title="Settings", title_justify="left", show_header=False)
     settings.add_column("setting")
     settings.add_column("value")
     for key, value in run.settings.items():
         shown = ", ".join(map(format_value, value)) if isinstance(value, list) else value
-        settings.add_row(escape(key), escape(format_value(shown)))
+        settings.add_row(text(key), text(format_value(shown)))
     console.print(settings)
     if e.headline:
-        console.print(f"[bold]Headline:[/bold] {escape(e.headline)}")
+        console.print(f"[bold]Headline:[/bold] {text(e.headline)}")
     found = catalog.findings(run)
     if not found:
         console.print("No findings (the saved tables do not give them).")
@@ -190,10 +197,9 @@ def show(
         console.print("[bold]Findings:[/bold]")
     for i, f in enumerate(found, 1):
         verdict = f"[{f.verdict}] " if f.verdict else ""
-        console.print(escape(f"{i}. {verdict}{f.text}"))
-    report = path / "report.html"
-    if report.exists():
-        sys.stdout.write(f"Report: {report}\n")
+        console.print(text(f"{i}. {verdict}{f.text}"))
+    if safefs.is_file(path, "report.html"):
+        sys.stdout.write(terminal(f"Report: {path / 'report.html'}") + "\n")
 
 
 @app.command("compare", cls=Command)
@@ -226,6 +232,7 @@ def compare(
       nnhw runs compare ID ID --to csv --out /tmp/nnhw-runs
     """
     # Imported when the command runs, not at start-up: `nnhw --help` stays fast
+    from nnhw.experiments.reporting.escape import terminal
     from nnhw.experiments.reporting.html import format_value, markdown_table
     from nnhw.experiments.runs import catalog
     from nnhw.experiments.runs.validate import check_choice
@@ -234,6 +241,8 @@ def compare(
     if len(run_ids) < 2:
         raise NnhwError("runs compare: give at least two run ids")
     df = catalog.compare([catalog.load_run(catalog.find_run(out, i)) for i in run_ids])
+    # Text from run folders, in every format: control characters escaped (reporting.escape)
+    df = df.rename(columns=terminal).map(lambda v: terminal(v) if isinstance(v, str) else v)
     if to is To.csv:
         sys.stdout.write(df.to_csv(index=False))
     elif to is To.md:

@@ -14,15 +14,16 @@ Contract:
 
 from __future__ import annotations
 
+import os
 import re
-import tomllib
+import stat
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nnhw.core.errors import NnhwError
-from nnhw.experiments.runs import studies
+from nnhw.experiments.runs import safefs, studies
 from nnhw.experiments.runs.configfile import config_from_mapping
 from nnhw.experiments.runs.rundir import RunDir, run_status
 from nnhw.experiments.runs.runner import load_study
@@ -60,9 +61,7 @@ def _headline(path: Path, info: dict[str, Any]) -> str:
     """The saved headline, else the study's headline from the saved tables, else ''."""
     if isinstance(info.get("headline"), str):
         return info["headline"]
-    if not (path / "tables").is_dir():
-        return ""
-    try:
+    try:  # read as every run-folder read: no links, no special files, size limits
         tables = RunDir(path).read_tables()
         return str(studies.load(str(info.get("command"))).headline(tables)) if tables else ""
     except Exception:  # a half-written run must not break the listing
@@ -98,17 +97,28 @@ def list_runs(out: Path) -> list[RunEntry]:
         return []
     if not out.is_dir():
         raise NnhwError(f"--out: {out} is not a directory")
+    # Real folders only (lstat): a link under `out` is not followed, even to list it.
     folders = [
         p
         for p in out.iterdir()
-        if p.is_dir() and (_RUN_NAME.match(p.name) or (p / "run.json").exists())
+        if _is_folder(p) and (_RUN_NAME.match(p.name) or safefs.is_file(p, "run.json"))
     ]
     entries = [entry(p) for p in folders]
     return sorted(entries, key=lambda e: (e.started, e.id), reverse=True)
 
 
+def _is_folder(path: Path) -> bool:
+    """A folder itself, not a link to one."""
+    try:
+        return stat.S_ISDIR(os.stat(path, follow_symlinks=False).st_mode)
+    except OSError:
+        return False
+
+
 def find_run(out: Path, ident: str) -> Path:
-    """A run folder from a path, an id under `out`, or a unique prefix of an id."""
+    """A run folder from a path, an id under `out`, or a unique prefix of an id. A path that
+    is a link is returned as it is (RunDir.open refuses it with one line); links under `out`
+    never match an id or prefix."""
     candidate = Path(ident)
     if candidate.is_dir():
         return candidate
@@ -117,7 +127,7 @@ def find_run(out: Path, ident: str) -> Path:
     folder = Path(out)
     matches = []
     if ident and "/" not in ident and folder.is_dir():
-        matches = sorted(p for p in folder.iterdir() if p.name.startswith(ident) and p.is_dir())
+        matches = sorted(p for p in folder.iterdir() if p.name.startswith(ident) and _is_folder(p))
     if len(matches) == 1:
         return matches[0]
     if not matches:
@@ -140,14 +150,10 @@ class LoadedRun:
 def load_run(path: Path) -> LoadedRun:
     """A saved run with its study's config and tables (NnhwError when it cannot be read)."""
 
-    rd = RunDir.open(path)
-    info = rd.run_json()
+    rd = RunDir.open(path)  # refuses a folder holding links or special files, with one line
+    info = rd.run_json()  # of the right shape, or one line
     command = str(info.get("command", ""))
-    try:
-        data = tomllib.loads((rd.path / "config.toml").read_text("utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise NnhwError(f"{rd.path / 'config.toml'}: unreadable ({exc})") from None
-    settings = dict(data.get(command, {}))
+    settings = rd.settings(command)  # likewise
     study = load_study(command, rd.path)
     config = config_from_mapping(study.Config, settings, f"{rd.path / 'config.toml'} [{command}]")
     return LoadedRun(rd.path, info, run_status(rd.path), settings, study, config, rd.read_tables())

@@ -4,7 +4,8 @@ Contract:
 - `config_to_dict(cfg)`: the dataclass's fields, in declaration order (tuples stay tuples).
 - `dump_config_toml(command, mapping)`: the TOML text (tuples as arrays, Paths as strings; None
   values are left out, so reading the file back gives the field's default, which is None).
-- `read_config_file(path, command)`: the `[<command>]` table of a TOML file as a dict.
+- `read_config_file(path, command)`: the `[<command>]` table of a TOML file as a dict (a regular
+  file of at most CONFIG_LIMIT bytes; values in errors are cut short, never megabytes of text).
 - `check_mapping(cls, mapping, source)`: the mapping with its values checked against the field
   types and converted where safe (int -> float, list -> tuple, str -> Path); an unknown key or a
   wrong type raises NnhwError naming `source` and the key.
@@ -25,7 +26,10 @@ from typing import Any
 import tomli_w
 
 from nnhw.core.errors import NnhwError
+from nnhw.experiments.runs import safefs
 from nnhw.experiments.runs.validate import BadValueError, shown
+
+CONFIG_LIMIT = safefs.LIMITS["config"]  # the most of a config file nnhw reads (1 MiB)
 
 
 def config_to_dict(cfg: Any) -> dict[str, Any]:
@@ -55,28 +59,27 @@ def dump_config_toml(command: str, mapping: Mapping[str, Any]) -> str:
 
 
 def read_config_file(path: Path, command: str) -> dict[str, Any]:
-    """The `[<command>]` table of the TOML file at `path` (errors name the file)."""
+    """The `[<command>]` table of the TOML file at `path` (errors name the file). Only a
+    regular file is opened (a FIFO or device is refused before it is read), at most
+    CONFIG_LIMIT bytes of it."""
     path = Path(path)
+    raw = safefs.read_user_file(path, CONFIG_LIMIT, "--config", "a TOML file")
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise NnhwError(f"--config: {path} does not exist") from None
-    except IsADirectoryError:
-        raise NnhwError(f"--config: {path} is a directory, not a TOML file") from None
-    except PermissionError:
-        raise NnhwError(f"--config: {path} is not readable (permission denied)") from None
+        data = tomllib.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:
         raise NnhwError(f"--config: {path} is not UTF-8 text") from None
     except tomllib.TOMLDecodeError as exc:
         raise NnhwError(f"--config: {path} is not valid TOML: {exc}") from None
-    except OSError as exc:
-        raise NnhwError(f"--config: cannot read {path}: {exc.strerror or exc}") from None
+    except RecursionError:
+        raise NnhwError(f"--config: {path} is not valid TOML: nested too deeply") from None
     others = [k for k in data if k != command]
     if command not in data:
-        found = f" (it has {', '.join(f'[{k}]' for k in others)})" if others else ""
+        found = f" (it has {', '.join(f'[{k[:40]}]' for k in others[:5])})" if others else ""
         raise NnhwError(f"--config: {path} has no [{command}] table{found}")
     if others:
-        raise NnhwError(f"--config: {path}: unknown key {others[0]!r} (only [{command}] belongs)")
+        raise NnhwError(
+            f"--config: {path}: unknown key {shown(others[0])} (only [{command}] belongs)"
+        )
     table = data[command]
     if not isinstance(table, dict):
         raise NnhwError(f"--config: {path}: {command!r} must be a table, [{command}]")
@@ -154,7 +157,7 @@ def check_mapping(cls: type, mapping: Mapping[str, Any], source: str) -> dict[st
     out: dict[str, Any] = {}
     for key, value in mapping.items():
         if key not in names:
-            raise NnhwError(f"{source}: unknown key {key!r}; known keys: {', '.join(names)}")
+            raise NnhwError(f"{source}: unknown key {shown(key)}; known keys: {', '.join(names)}")
         converted = _convert(value, hints.get(key, Any))
         if converted is _NO:
             want = _type_name(hints.get(key, Any))

@@ -39,9 +39,9 @@ import os
 import platform
 import socket
 import stat
-import tempfile
 import threading
 import time
+import tomllib
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -50,6 +50,7 @@ from typing import TYPE_CHECKING, Any
 from nnhw.core import __version__
 from nnhw.core.errors import NnhwError
 from nnhw.experiments.reporting.html import markdown_table
+from nnhw.experiments.runs import safefs
 from nnhw.experiments.runs.configfile import dump_config_toml
 
 if TYPE_CHECKING:
@@ -59,6 +60,7 @@ if TYPE_CHECKING:
 STATUSES = ("running", "completed", "failed", "interrupted", "diverged")
 HEARTBEAT_SECONDS = 30.0  # how often a running run refreshes its heartbeat
 STALE_SECONDS = 300.0  # a run on another host with an older heartbeat counts as interrupted
+PLAIN_TABLE_BYTES = 256 * 1024  # larger tables: .csv.bz2, no Markdown copy (write_table)
 LOCK_FILE = "run.lock"  # held (flock) by the process working on the run
 LOCK_WAIT_SECONDS = 0.5  # acquire retries this long: a status probe holds the lock for microseconds
 
@@ -69,20 +71,9 @@ except ImportError:  # pragma: no cover - Windows
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write `data` to `path` via a temporary file in the same folder and os.replace."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    """Write `data` to `path` via a temporary file in the same folder and os.replace (the
+    umask applies). For a file outside a run folder; inside one, RunDir.write_bytes."""
+    safefs.write_path(Path(path), data)
 
 
 def atomic_write_text(path: Path, text: str) -> None:
@@ -181,35 +172,77 @@ class RunDir:
             "versions": _versions(),
         }
         rd._write_run_json(info)
-        atomic_write_text(path / "config.toml", dump_config_toml(command, config))
+        rd.write_text("config.toml", dump_config_toml(command, config))
         return rd
 
     @classmethod
     def open(cls, path: Path) -> RunDir:
-        """An existing run directory (it must hold run.json or config.toml)."""
+        """An existing run directory (it must hold run.json or config.toml). Refused with one
+        line naming the entry when the folder is a link or holds, anywhere, a link or anything
+        but regular files and folders (experiments.runs.safefs)."""
         path = Path(path)
-        if not path.is_dir():
-            raise NnhwError(f"{path} is not a run directory (no such folder)")
-        if not (path / "run.json").exists() and not (path / "config.toml").exists():
+        try:
+            mode = os.stat(path, follow_symlinks=False).st_mode
+        except FileNotFoundError:
+            raise NnhwError(f"{path} is not a run directory (no such folder)") from None
+        except OSError as exc:
+            raise NnhwError(f"{path}: cannot read ({exc.strerror or exc})") from None
+        if stat.S_ISREG(mode):
+            raise NnhwError(f"{path} is not a run directory (a file)")
+        safefs.check_tree(path)
+        if not safefs.is_file(path, "run.json") and not safefs.is_file(path, "config.toml"):
             raise NnhwError(f"{path} is not a run directory (no run.json or config.toml)")
         return cls(path)
 
-    # -- run.json ---------------------------------------------------------------------------
+    # -- run.json and config.toml -----------------------------------------------------------
     def run_json(self) -> dict[str, Any]:
-        """The parsed run.json (NnhwError naming the file when it is missing or unreadable)."""
+        """The parsed run.json, its fields checked against RUN_FIELDS (NnhwError naming the file
+        when it is missing, unreadable, too large or of the wrong shape)."""
         file = self.path / "run.json"
         try:
-            data = json.loads(file.read_text(encoding="utf-8"))
+            raw = safefs.read(self.path, "run.json", safefs.LIMITS["run.json"], "run.json")
+            data = json.loads(raw.decode("utf-8"))
         except FileNotFoundError:
             raise NnhwError(f"{file}: missing") from None
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise NnhwError(f"{file}: unreadable ({exc})") from None
-        if not isinstance(data, dict):
-            raise NnhwError(f"{file}: not a JSON object")
+        except UnicodeDecodeError:
+            raise NnhwError(f"{file}: unreadable (not UTF-8 text)") from None
+        except json.JSONDecodeError as exc:
+            raise NnhwError(f"{file}: unreadable (not JSON: {exc})") from None
+        except RecursionError:
+            raise NnhwError(f"{file}: unreadable (nested too deeply)") from None
+        except OSError as exc:
+            raise NnhwError(f"{file}: unreadable ({exc.strerror or exc})") from None
+        check_run_info(data, str(file))
         return data
 
     def _write_run_json(self, info: dict[str, Any]) -> None:
-        atomic_write_text(self.path / "run.json", dumps_json(info))
+        self.write_text("run.json", dumps_json(info))
+
+    def settings(self, command: str) -> dict[str, Any]:
+        """The `[<command>]` table of config.toml (NnhwError naming the file when it is
+        missing, unreadable, larger than a config file may be, or of the wrong shape)."""
+        file = self.path / "config.toml"
+        try:
+            raw = safefs.read(self.path, "config.toml", safefs.LIMITS["config"], "a config file")
+            data = tomllib.loads(raw.decode("utf-8"))
+        except FileNotFoundError:
+            raise NnhwError(f"{file}: missing") from None
+        except UnicodeDecodeError:
+            raise NnhwError(f"{file}: unreadable (not UTF-8 text)") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise NnhwError(f"{file}: not valid TOML ({exc})") from None
+        except RecursionError:
+            raise NnhwError(f"{file}: unreadable (nested too deeply)") from None
+        except OSError as exc:
+            raise NnhwError(f"{file}: unreadable ({exc.strerror or exc})") from None
+        others = [k for k in data if k != command]
+        if others:
+            raise NnhwError(f"{file}: unknown table {others[0][:40]!r} (only [{command}] belongs)")
+        table = data.get(command)
+        if not isinstance(table, dict):
+            what = "missing" if table is None else "not a table"
+            raise NnhwError(f"{file}: the [{command}] table is {what}")
+        return dict(table)
 
     def update(self, **fields: Any) -> dict[str, Any]:
         """Merge `fields` into run.json; returns the new content."""
@@ -332,24 +365,63 @@ class RunDir:
 
     # -- tables, figures, files -------------------------------------------------------------
     def write_table(self, name: str, df: pd.DataFrame) -> None:
-        """tables/<name>.csv (floats written exactly) and tables/<name>.md beside it."""
+        """tables/<name>.csv (floats written exactly) and tables/<name>.md beside it; a table
+        whose CSV is larger than PLAIN_TABLE_BYTES is written as tables/<name>.csv.bz2 alone
+        (no Markdown copy: the report shows its first rows and links the file). A variant left
+        by an earlier write of the same table (an interrupted run's partial table) is removed."""
+        csv = df.to_csv(index=False).encode("utf-8")
+        if len(csv) <= PLAIN_TABLE_BYTES:
+            files = {f"{name}.csv": csv, f"{name}.md": (markdown_table(df) + "\n").encode()}
+        else:
+            files = {f"{name}.csv.bz2": _bz2().compress(csv, 9)}
+        for stale in (f"{name}{suffix}" for suffix in (".csv", ".md", ".csv.bz2")):
+            if stale not in files:
+                safefs.unlink(self.path, f"tables/{stale}")
+        for file, data in files.items():
+            self.write_bytes(f"tables/{file}", data)
 
-        atomic_write_text(self.path / "tables" / f"{name}.csv", df.to_csv(index=False))
-        atomic_write_text(self.path / "tables" / f"{name}.md", markdown_table(df) + "\n")
+    def table_file(self, name: str) -> str | None:
+        """The path of table `name`'s data file in the run folder ('tables/<name>.csv' or
+        'tables/<name>.csv.bz2'), or None when the run has no such table."""
+        for suffix in (".csv.bz2", ".csv"):
+            if safefs.is_file(self.path, f"tables/{name}{suffix}"):
+                return f"tables/{name}{suffix}"
+        return None
 
     def read_tables(self) -> dict[str, pd.DataFrame]:
-        """Every tables/<name>.csv, by name (sorted); floats round-trip exactly."""
+        """Every table of tables/ (<name>.csv or <name>.csv.bz2), by name (sorted); floats
+        round-trip exactly. UnsafeEntry for a link or special file in tables/, NnhwError for a
+        table larger than safefs.LIMITS["table"] (compressed or not) or unreadable."""
+        import io
+
         # pandas (a third of a second) only where tables are read: `nnhw runs` reads run.json alone
         import pandas as pd
+        limit = safefs.LIMITS["table"]
 
         tables = {}
-        for file in sorted((self.path / "tables").glob("*.csv")):
+        for file in safefs.files(self.path, "tables"):
+            if not file.endswith((".csv", ".csv.bz2")):
+                continue
+            rel = f"tables/{file}"
             try:
-                tables[file.stem] = pd.read_csv(file)
+                if file.endswith(".bz2"):
+                    packed = safefs.read(self.path, rel, limit, "a table")
+                    unpacker = _bz2().BZ2Decompressor()
+                    csv = unpacker.decompress(packed, max_length=limit + 1)
+                    if len(csv) > limit:
+                        raise NnhwError(f"{self.path / rel}: expands to more than nnhw reads for "
+                                        f"a table (at most {safefs.size_text(limit)})")  # fmt: skip
+                    if not unpacker.eof:
+                        raise ValueError("the compressed data end early")
+                    df = pd.read_csv(io.BytesIO(csv))
+                else:
+                    with safefs.open_binary(self.path, rel, limit, "a table") as fh:
+                        df = pd.read_csv(fh)
             except pd.errors.EmptyDataError:
-                tables[file.stem] = pd.DataFrame()
+                df = pd.DataFrame()
             except (OSError, ValueError, pd.errors.ParserError) as exc:
-                raise NnhwError(f"{file}: unreadable table ({exc})") from None
+                raise NnhwError(f"{self.path / rel}: unreadable table ({exc})") from None
+            tables[file.removesuffix(".bz2").removesuffix(".csv")] = df
         return tables
 
     def write_figure(self, name: str, fig: Figure) -> None:
@@ -361,14 +433,101 @@ class RunDir:
             png, svg = figure_bytes(fig)
         finally:
             close_figure(fig)
-        atomic_write_bytes(self.path / "plots" / f"{name}.png", png)
-        atomic_write_bytes(self.path / "plots" / f"{name}.svg", svg)
+        self.write_bytes(f"plots/{name}.png", png)
+        self.write_bytes(f"plots/{name}.svg", svg)
+
+    def has_figure(self, name: str) -> bool:
+        """Whether plots/<name>.png is there (a regular file, reached without links)."""
+        return safefs.is_file(self.path, f"plots/{name}.png")
+
+    def read_figure(self, name: str) -> bytes:
+        """The bytes of plots/<name>.png (checked and limited as every read in a run folder)."""
+        return safefs.read(self.path, f"plots/{name}.png", safefs.LIMITS["figure"], "a figure")
+
+    def remove_cells(self) -> None:
+        """Delete cells/ (a finished run's tables hold every cell's rows; only a run that can
+        still be resumed needs its cells)."""
+        safefs.remove_folder(self.path, "cells")
+
+    def write_bytes(self, relpath: str, data: bytes) -> None:
+        """`data` into the file `relpath` of the run folder: atomically, folders created, no
+        link followed (experiments.runs.safefs)."""
+        safefs.write(self.path, relpath, data)
 
     def write_json(self, relpath: str, obj: Any) -> None:
-        atomic_write_text(self.path / relpath, dumps_json(obj))
+        self.write_text(relpath, dumps_json(obj))
 
     def write_text(self, relpath: str, text: str) -> None:
-        atomic_write_text(self.path / relpath, text)
+        self.write_bytes(relpath, text.encode("utf-8"))
+
+
+def _bz2() -> Any:
+    """The bz2 module, imported when a large table is written or read (not by `nnhw runs`)."""
+    # Imported here: only large tables need it, and a Python built without libbz2 still runs
+    # everything else
+    import bz2
+
+    return bz2
+
+
+# The fields of run.json that nnhw reads, with the JSON types each may hold (None: null); a
+# run.json with another type in one of them is refused with one line (it may come from someone
+# else). Other fields are kept as they are and never interpreted.
+_NULL = type(None)
+RUN_FIELDS: dict[str, tuple[type, ...]] = {
+    "id": (str,),
+    "command": (str,),
+    "argv": (list,),
+    "status": (str,),
+    "started": (str, _NULL),
+    "finished": (str, _NULL),
+    "duration_s": (int, float, _NULL),
+    "pid": (int, _NULL),
+    "host": (str, _NULL),
+    "heartbeat": (str, _NULL),
+    "seed": (int, _NULL),
+    "versions": (dict,),
+    "headline": (str, _NULL),
+    "error": (str, _NULL),
+    "failed_cells": (list, _NULL),
+    "resumes": (list,),
+    "check_failed": (str, _NULL),
+    "sweeps": (dict,),
+}
+# What the items of a list (or the values of an object) field must be.
+_ITEMS: dict[str, type] = {
+    "argv": str,
+    "versions": str,
+    "failed_cells": dict,
+    "resumes": dict,
+    "sweeps": dict,
+}
+_JSON_NAMES = {str: "a string", int: "a number", float: "a number", list: "a list",
+               dict: "an object", bool: "true/false", _NULL: "null"}  # fmt: skip
+
+
+def check_run_info(info: Any, source: str) -> None:
+    """NnhwError (one line naming `source` and the field) unless `info` is a JSON object whose
+    fields in RUN_FIELDS have the types listed there."""
+    if not isinstance(info, dict):
+        raise NnhwError(f"{source}: not a JSON object ({_JSON_NAMES.get(type(info), 'a value')})")
+    for key, types in RUN_FIELDS.items():
+        if key not in info:
+            continue
+        value = info[key]
+        ok = isinstance(value, types) and not (isinstance(value, bool) and bool not in types)
+        items = _ITEMS.get(key)
+        if ok and items is not None:
+            values = value.values() if isinstance(value, dict) else value
+            ok = not isinstance(value, list | dict) or all(isinstance(v, items) for v in values)
+            if not ok:
+                noun = _JSON_NAMES[items].split(" ", 1)[1]
+                outer = "an object" if isinstance(value, dict) else "a list"
+                raise NnhwError(f"{source}: field {key!r} must be {outer} of {noun}s")
+        if not ok:
+            want = " or ".join(dict.fromkeys(_JSON_NAMES[t] for t in types))
+            got = _JSON_NAMES.get(type(value), "another value")
+            raise NnhwError(f"{source}: field {key!r} must be {want}, not {got}")
 
 
 def _pid_alive(pid: int) -> bool:

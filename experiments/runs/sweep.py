@@ -22,17 +22,22 @@ handled as they complete. Progress: one bar over the cells (`ctx.progress("cells
 On disk (`ctx.rundir`; None keeps everything in memory): one folder per sweep,
 `cells/<name>-<digest>/`, where `name` defaults to the cell function's name and `digest` hashes
 (root_seed, cells), so several sweeps in one run never collide. In it, per cell index i:
-- `{i:05d}.pkl`: a finished cell, written atomically the moment it finishes. Bytes: the line
-  `nnhw-cell 1 <sha256 of the payload>\\n`, then the payload, a pickle (protocol 5) of
-  {"sweep", "index", "params", "root_seed", "tables": {name: DataFrame}}: exact for floats/dtypes.
+- `{i:05d}.cell`: a finished cell, written atomically the moment it finishes, in the data-only
+  format of experiments.runs.cellfile (checksummed JSON, columns as raw bytes: exact floats and
+  dtypes; loading it cannot run code, as a pickle could: a run folder may come from someone else).
 - `{i:05d}.failed.json`: a failed cell: sweep, index, params, error ("Type: message"), traceback.
-With `ctx.resume`, finished cells are read instead of recomputed; a file whose checksum or pickle
-is bad is ignored (and deleted) and the cell recomputed; a valid file holding other params than
-its cell raises NnhwError. Failed cells are retried. Leftover temporary files are removed.
+With `ctx.resume`, finished cells are read instead of recomputed; a file that is damaged or not
+in the current format is deleted and the cell recomputed (the pickled `.pkl` cells of earlier
+versions are never opened); a valid file holding other params than its cell raises NnhwError.
+Failed cells are retried. Leftover temporary files of interrupted writes are removed, nothing
+else; every file is reached without following links (experiments.runs.safefs: a link or special
+file in cells/ refuses the run with one line). `finished_cells(rd)` counts the finished cells.
 
 run.json (through RunDir): `heartbeat()` as cells finish (at most once a second); `failed_cells`,
 a list of {"sweep", "index", "params", "error"}, rewritten as cells fail (entries of this sweep
-are reset when it starts, so a resume that fixes them clears them).
+are reset when it starts, so a resume that fixes them clears them); `sweeps`, per sweep key
+{"cells", "resumed", "computed", "failed"} of the session that ran it last, written when the
+sweep ends.
 
 Failures: a cell that raises is recorded (cells/ and run.json). With `keep_going` the others
 finish and run_sweep returns (results.failed non-empty: the runner makes the exit code 1 when
@@ -47,7 +52,6 @@ import hashlib
 import itertools
 import json
 import math
-import pickle
 import re
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -60,13 +64,14 @@ import numpy as np
 import pandas as pd
 
 from nnhw.core.errors import NnhwError
+from nnhw.experiments.runs import cellfile, safefs
 from nnhw.experiments.runs.context import RunContext, SweepOptions
 from nnhw.experiments.runs.executors import CellFn, CellOutcome, outcomes
-from nnhw.experiments.runs.rundir import atomic_write_bytes, atomic_write_text
+from nnhw.experiments.runs.rundir import RunDir
 
-MAGIC = b"nnhw-cell 1 "
 HEARTBEAT_EVERY = 1.0  # seconds: at most one run.json heartbeat per second as cells finish
-_CELL_FILE = re.compile(r"^\d{5,}\.(pkl|failed\.json)$")
+CELL_FILE = re.compile(r"^\d{5,}\.cell$")
+write_file = safefs.write  # the one writer of cell files (tests stand a crash in for it)
 
 
 def grid(axes: Mapping[str, Sequence[Any]]) -> list[dict[str, Any]]:
@@ -180,7 +185,18 @@ def run_sweep(
                     raise SweepFailed([failure], results)
     finally:
         tracker.close()
+    if rd is not None:
+        _record_counts(rd, key, results, len(cells))
     return results
+
+
+def _record_counts(rd: RunDir, key: str, results: SweepResults, n_cells: int) -> None:
+    """run.json's `sweeps`: per sweep, how many cells it has and how many this session read
+    from disk, computed and saw fail (what a report or a user asks after a resume; the cell
+    files themselves go once the run completes)."""
+    counts = {"cells": n_cells, "resumed": results.resumed, "computed": results.computed}
+    sweeps = rd.run_json().get("sweeps") or {}
+    rd.update(sweeps={**sweeps, key: counts | {"failed": len(results.failed)}})
 
 
 def _record(
@@ -229,66 +245,75 @@ def combine(results: Sequence[dict[str, pd.DataFrame] | None]) -> dict[str, pd.D
     return {name: pd.concat(dfs, ignore_index=True) for name, dfs in parts.items()}
 
 
+def finished_cells(rd: RunDir) -> int:
+    """How many finished cells the run folder holds (what a resume would not recompute)."""
+    return sum(
+        1
+        for sweep in safefs.folders(rd.path, "cells")
+        for name in safefs.files(rd.path, f"cells/{sweep}")
+        if CELL_FILE.match(name)
+    )
+
+
 class _CellStore:
-    """The files of one sweep under cells/ (format in the module docstring)."""
+    """The files of one sweep under cells/ (format in the module docstring). `folder` is
+    <run folder>/cells/<key>; every file in it is reached from the run folder without links."""
 
     def __init__(self, folder: Path, key: str, root_seed: int) -> None:
-
-        self.folder, self.key, self.root_seed = folder, key, root_seed
-        self._write_bytes, self._write_text = atomic_write_bytes, atomic_write_text
+        self.folder, self.key, self.root_seed = Path(folder), key, root_seed
+        self.root = self.folder.parent.parent  # the run folder
+        self.rel = f"{self.folder.parent.name}/{self.folder.name}"
 
     def cell_path(self, index: int) -> Path:
-        return self.folder / f"{index:05d}.pkl"
+        return self.folder / f"{index:05d}{cellfile.SUFFIX}"
 
     def failure_path(self, index: int) -> Path:
         return self.folder / f"{index:05d}.failed.json"
 
+    def _rel(self, path: Path) -> str:
+        return f"{self.rel}/{path.name}"
+
     def save(self, index: int, params: dict[str, Any], tables: dict[str, pd.DataFrame]) -> None:
-        record = {"sweep": self.key, "index": index, "params": params}
+        record = {"sweep": self.key, "index": index, "params": _jsonable(params)}
         record |= {"root_seed": self.root_seed, "tables": tables}
-        payload = pickle.dumps(record, protocol=5)
-        header = MAGIC + hashlib.sha256(payload).hexdigest().encode() + b"\n"
-        self.folder.mkdir(parents=True, exist_ok=True)
-        self._write_bytes(self.cell_path(index), header + payload)
-        self.failure_path(index).unlink(missing_ok=True)
+        write_file(self.root, self._rel(self.cell_path(index)), cellfile.encode(record))
+        safefs.unlink(self.root, self._rel(self.failure_path(index)))
 
     def save_failure(self, failure: CellFailure, traceback: str) -> None:
         record = failure.to_json() | {"traceback": traceback}
-        self.folder.mkdir(parents=True, exist_ok=True)
-        self._write_text(self.failure_path(failure.index), json.dumps(record, indent=2) + "\n")
+        text = json.dumps(record, indent=2) + "\n"
+        write_file(self.root, self._rel(self.failure_path(failure.index)), text.encode("utf-8"))
 
     def load(self, index: int, params: dict[str, Any]) -> dict[str, pd.DataFrame] | None:
-        """The tables of a finished cell, or None when it is missing or unreadable."""
+        """The tables of a finished cell, or None when it is missing or unreadable (a damaged
+        file is deleted). UnsafeEntry when the cell or a folder on its way is a link or special
+        file."""
         path = self.cell_path(index)
         try:
-            data = path.read_bytes()
+            data = safefs.read(self.root, self._rel(path), safefs.LIMITS["cell"], "a sweep cell")
+        except FileNotFoundError:
+            return None
+        except safefs.UnsafeEntry:
+            raise
         except OSError:
             return None
-        header, _, payload = data.partition(b"\n")
-        record: Any = None
-        if header == MAGIC + hashlib.sha256(payload).hexdigest().encode():
-            try:
-                record = pickle.loads(payload)
-            except Exception:
-                record = None
-        if not isinstance(record, dict) or not isinstance(record.get("tables"), dict):
-            path.unlink(missing_ok=True)  # corrupt: recompute (and never read it again)
+        record = cellfile.decode(data)
+        if record is None:
+            safefs.unlink(self.root, self._rel(path))  # damaged: recompute, never read it again
             return None
-        stored = (record.get("index"), repr(record.get("params")), record.get("root_seed"))
-        if stored != (index, repr(params), self.root_seed):
+        stored = (record.get("index"), record.get("params"), record.get("root_seed"))
+        if json.dumps(stored) != json.dumps((index, _jsonable(params), self.root_seed)):
             raise NnhwError(
-                f"{path}: holds cell {stored[0]} {stored[1]} (root seed {stored[2]}), expected "
-                f"cell {index} {params!r} (root seed {self.root_seed}); this run directory "
-                "belongs to other settings"
+                f"{path}: holds cell {stored[0]!r:.20} {stored[1]!r:.200} (root seed "
+                f"{stored[2]!r:.30}), expected cell {index} {params!r} (root seed "
+                f"{self.root_seed}); this run directory belongs to other settings"
             )
-        return record["tables"]
+        return dict(record["tables"])
 
     def remove_strays(self) -> None:
-        """Delete what an interrupted atomic write left behind (temporary files)."""
-        if self.folder.is_dir():
-            for path in self.folder.iterdir():
-                if path.is_file() and not _CELL_FILE.match(path.name):
-                    path.unlink(missing_ok=True)
+        """Delete what interrupted atomic writes left behind: only files named like nnhw's
+        temporary files (safefs.TEMPORARY), nothing else, and nothing through a link."""
+        safefs.remove_temporaries(self.root, self.rel)
 
 
 def _jsonable(value: Any) -> Any:

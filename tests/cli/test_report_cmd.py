@@ -71,7 +71,7 @@ def test_interrupted_sweep_report_points_to_resume(invoke, tmp_path: Path, monke
     rd = execute("fake", fake.Config(), out=tmp_path, argv=["fake"]).rundir
     for i in range(3):
         (rd.cells_dir / "cell-abc").mkdir(parents=True, exist_ok=True)
-        (rd.cells_dir / "cell-abc" / f"{i:05d}.pkl").write_bytes(b"x")
+        (rd.cells_dir / "cell-abc" / f"{i:05d}.cell").write_bytes(b"x")
     code, _, err = invoke("report", rd.path)
     assert code == 0, err
     md = (rd.path / "report.md").read_text()

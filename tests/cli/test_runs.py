@@ -105,8 +105,9 @@ def test_show(invoke, results: Path) -> None:
 def test_show_unknown_and_broken(invoke, results: Path) -> None:
     code, _, err = invoke("runs", "show", "nope", "--out", results)
     assert code == 2 and "no run 'nope'" in err
-    code, out, _ = invoke("runs", "show", "19990101-000001-verify", "--out", results)
-    assert code == 1 and "broken" in out and "Cannot read" in out
+    code, out, err = invoke("runs", "show", "19990101-000001-verify", "--out", results)
+    assert code == 2 and out == "", out  # refused before anything is printed
+    assert err.count("\n") == 1 and "run.json: unreadable" in err, err
 
 
 @pytest.mark.parametrize("to", ["md", "csv", "terminal"])

@@ -14,7 +14,6 @@ import pytest
 
 from nnhw.core.errors import NnhwError
 from nnhw.experiments.runs import executors, sweep
-from nnhw.experiments.runs import rundir as rundir_module
 from nnhw.experiments.runs.context import RunContext, SweepOptions
 from nnhw.experiments.runs.rundir import RunDir
 from nnhw.experiments.runs.sweep import (
@@ -131,7 +130,7 @@ def test_workers_and_dask_give_identical_tables(tmp_path, reference):
     results = run_sweep(toy_cell, toy_grid(), two, ROOT_SEED)
     assert results.computed == N_CELLS and not results.failed
     assert csv_bytes(combine(results)) == reference
-    assert len(list(sweep_folder(two.rundir, toy_grid()).glob("*.pkl"))) == N_CELLS
+    assert len(list(sweep_folder(two.rundir, toy_grid()).glob("*.cell"))) == N_CELLS
 
     distributed = pytest.importorskip("dask.distributed")
     with distributed.LocalCluster(
@@ -160,7 +159,7 @@ def test_cells_written_then_resume_reads_them(tmp_path, markers, reference, monk
     assert len(beats) == N_CELLS
     assert (progress.total, progress.done, progress.closed) == (N_CELLS, N_CELLS, True)
     files = sorted(sweep_folder(rd, toy_grid()).iterdir())
-    assert [f.name for f in files] == [f"{i:05d}.pkl" for i in range(N_CELLS)]
+    assert [f.name for f in files] == [f"{i:05d}.cell" for i in range(N_CELLS)]
 
     progress = Progress()
     again = run_sweep(
@@ -240,21 +239,21 @@ def test_crash_while_writing_a_cell_leaves_no_corrupt_file(
 ):
     rd = make_rundir(tmp_path)
     folder = sweep_folder(rd, toy_grid())
-    real_write = rundir_module.atomic_write_bytes
+    real_write = sweep.write_file
 
-    def dying_write(path: Path, data: bytes) -> None:
-        if Path(path).name == "00004.pkl":
-            tmp = Path(path).parent / f".{Path(path).name}.crash.tmp"
+    def dying_write(root: Path, rel: str, data: bytes) -> None:
+        if Path(rel).name == "00004.cell":
+            tmp = Path(root) / Path(rel).parent / ".00004.cell.1a2b3c4d.tmp"
             tmp.write_bytes(data[: len(data) // 2])  # half written, never renamed
             raise Crash
-        real_write(path, data)
+        real_write(root, rel, data)
 
-    monkeypatch.setattr(sweep, "atomic_write_bytes", dying_write)
+    monkeypatch.setattr(sweep, "write_file", dying_write)
     with pytest.raises(Crash):
         run_sweep(toy_cell, toy_grid(), RunContext(rundir=rd), ROOT_SEED)
-    monkeypatch.setattr(sweep, "atomic_write_bytes", real_write)
-    assert [f.name for f in sorted(folder.glob("*.pkl"))] == [f"{i:05d}.pkl" for i in range(4)]
-    assert (folder / ".00004.pkl.crash.tmp").exists()
+    monkeypatch.setattr(sweep, "write_file", real_write)
+    assert [f.name for f in sorted(folder.glob("*.cell"))] == [f"{i:05d}.cell" for i in range(4)]
+    assert (folder / ".00004.cell.1a2b3c4d.tmp").exists()
 
     before = marker_counts(markers)
     again = run_sweep(toy_cell, toy_grid(), RunContext(rundir=rd, resume=True), ROOT_SEED)
@@ -263,16 +262,16 @@ def test_crash_while_writing_a_cell_leaves_no_corrupt_file(
     assert {k: after[k] - before.get(k, 0) for k in after if after[k] != before.get(k, 0)} == {
         (a, b): 1 for a in range(4) for b in range(3) if a * 3 + b >= 4
     }
-    assert not (folder / ".00004.pkl.crash.tmp").exists()  # the leftover is cleaned up
+    assert not (folder / ".00004.cell.1a2b3c4d.tmp").exists()  # the leftover is cleaned up
     assert csv_bytes(combine(again)) == reference
 
 
 def test_torn_cell_file_is_recomputed(tmp_path, markers, reference):
     rd = make_rundir(tmp_path)
     run_sweep(toy_cell, toy_grid(), RunContext(rundir=rd), ROOT_SEED)
-    torn = sweep_folder(rd, toy_grid()) / "00007.pkl"
+    torn = sweep_folder(rd, toy_grid()) / "00007.cell"
     torn.write_bytes(torn.read_bytes()[:-40])  # e.g. a filesystem without atomic rename
-    (sweep_folder(rd, toy_grid()) / "00002.pkl").write_bytes(b"")
+    (sweep_folder(rd, toy_grid()) / "00002.cell").write_bytes(b"")
     again = run_sweep(toy_cell, toy_grid(), RunContext(rundir=rd, resume=True), ROOT_SEED)
     assert (again.resumed, again.computed) == (N_CELLS - 2, 2)
     counts = marker_counts(markers)
@@ -285,7 +284,7 @@ def test_cell_file_with_other_params_is_refused(tmp_path):
     cells = toy_grid()
     store = _CellStore(sweep_folder(rd, cells), "forged", ROOT_SEED)
     store.save(1, {"a": 9, "b": "b9"}, {"t": pd.DataFrame({"x": [1.0]})})
-    with pytest.raises(NnhwError, match=r"00001\.pkl: holds cell 1 .*'a': 9"):
+    with pytest.raises(NnhwError, match=r"00001\.cell: holds cell 1 .*'a': 9"):
         run_sweep(toy_cell, cells, RunContext(rundir=rd, resume=True), ROOT_SEED)
 
 

@@ -29,7 +29,14 @@ def tables(run: Path) -> dict[str, bytes]:
 
 
 def gradient_cells(run: Path) -> list[Path]:
-    return sorted(run.glob("cells/gradients-*/*.pkl"))
+    return sorted(run.glob("cells/gradients-*/*.cell"))
+
+
+def gradient_counts(run: Path) -> dict[str, int]:
+    """run.json's record of the gradient sweep's last session: cells read and computed."""
+    sweeps = json.loads((run / "run.json").read_text())["sweeps"]
+    (key,) = [k for k in sweeps if k.startswith("gradients-")]
+    return sweeps[key]
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +60,9 @@ def test_workers_2_writes_the_serial_tables(serial_run: Path, tmp_path: Path, ca
     out, err = capsys.readouterr()
     assert exc.value.code == 0, err
     run = Path(json.loads(out)["run_dir"])
-    assert len(gradient_cells(run)) == N_GRADIENT_CELLS
+    assert gradient_counts(run) == {"cells": N_GRADIENT_CELLS, "resumed": 0,
+                                    "computed": N_GRADIENT_CELLS, "failed": 0}  # fmt: skip
+    assert not (run / "cells").exists()  # a completed run keeps its tables, not its cells
     serial = tables(serial_run)
     assert len(serial) >= 4 and tables(run) == serial
 
@@ -91,6 +100,8 @@ def test_sigint_then_resume_end_to_end(serial_run: Path, tmp_path: Path):
     _, err = proc.communicate(timeout=TIMEOUT)
     assert proc.returncode == 0, err
     assert json.loads((run / "run.json").read_text())["status"] == "completed"
-    assert len(gradient_cells(run)) == N_GRADIENT_CELLS
-    assert {p: p.stat().st_ino for p in kept} == kept  # finished cells not rewritten
+    # The finished cells were read, not recomputed; once complete, the cells are removed.
+    assert gradient_counts(run) == {"cells": N_GRADIENT_CELLS, "resumed": len(kept),
+                                    "computed": N_GRADIENT_CELLS - len(kept), "failed": 0}  # fmt: skip
+    assert not (run / "cells").exists()
     assert tables(run) == tables(serial_run)

@@ -35,7 +35,7 @@ def start(run_root: Path, markers: Path, run: int, *args: str) -> subprocess.Pop
 
 
 def finished(folder: Path) -> set[int]:
-    return {int(p.stem) for p in folder.glob("*.pkl")} if folder.is_dir() else set()
+    return {int(p.stem) for p in folder.glob("*.cell")} if folder.is_dir() else set()
 
 
 def interrupt_after(proc: subprocess.Popen, folder: Path, n_cells: int) -> None:
