@@ -1,9 +1,12 @@
 """Figures of `nnhw softmax-stability`, drawn from its tables alone.
 
-- `error_vs_scale`: max error in ulps against scale, log-log; a row of panels per case, a column
-  per dtype, a line per formula, the condition 1 + max|x - max x| dashed for reference; broken
-  outputs (NaN/inf) marked with x at the top of the panel; scales whose logits the dtype cannot
-  hold are shaded.
+- `error_vs_scale`: max error of the probabilities in ulps against scale, log-log; a row of
+  panels per case, a column per dtype, a line per formula, the condition 1 + max|x - max x|
+  dashed for reference; broken outputs (NaN/inf) marked with x at the top of the panel; scales
+  whose logits the dtype cannot hold are shaded. Log-softmax is drawn by the error of exp(log p)
+  in ulps of p (`max_prob_ulp_error`), the same quantity as the others': its error in ulps of
+  log p (up to 1e16 near log p = 0, where one ulp of log p is ~1e-16) made the most accurate
+  formula look the worst.
 - `fractions_<case>`: the fraction of NaN, inf and zero outputs against scale (rows), per dtype
   (columns), a line per formula; the zero row also shows the exact results that round to 0.
 - `temperature`: the exact softmax of one row of logits against the temperature, and the L1
@@ -86,6 +89,8 @@ def _error_lines(
             label=name,
             marker=MARKERS[i % len(MARKERS)],
             markersize=3,
+            ls=LINESTYLES[i % len(LINESTYLES)],  # equal errors (log-softmax and exp-logsumexp
+            lw=max(0.8, 2.2 - 0.4 * i),  # share exp(x - lse)) must not hide one line
         )
         if "broken_fraction" in rows:
             failed = (rows["broken_fraction"] > 0).to_numpy()
@@ -111,8 +116,10 @@ def _grid_figure(
     """A panel per case (rows) and dtype (columns) of `value` against scale, a line per `by`."""
     cases, dtypes = _present(df["case"], CASES), _present(df["dtype"], DTYPES)
     colors = colors_for(names)
-    fig, axes = new_figure(len(cases), len(dtypes), width=3.6 * len(dtypes) + 0.6,
-                           height=2.6 * len(cases) + 0.6, squeeze=False, sharex=True)  # fmt: skip
+    # 9.5 inches for three dtypes: shown at 2/3 in a report it fits the column unshrunk, so its
+    # 9-10 pt text shows at 12-14 CSS px (11.4 inches was shrunk to 81%)
+    fig, axes = new_figure(len(cases), len(dtypes), width=3.0 * len(dtypes) + 0.5,
+                           height=2.5 * len(cases) + 1.0, squeeze=False, sharex=True)  # fmt: skip
     for r, case in enumerate(cases):
         for c, dtype in enumerate(dtypes):
             ax = axes[r][c]
@@ -134,11 +141,13 @@ def _grid_figure(
 
 def _error_figure(sweep: pd.DataFrame) -> Figure:
     formulas = _present(sweep["formula"], FORMULAS)
-    fig, _ = _grid_figure(sweep, "formula", formulas, "max_ulp_error", FLOOR, "max error (ulp)")
+    # tables written before max_prob_ulp_error existed: the old column (log-softmax in ulps of
+    # log p, not comparable; the caption of such a run says so)
+    column = "max_prob_ulp_error" if "max_prob_ulp_error" in sweep else "max_ulp_error"
+    fig, _ = _grid_figure(sweep, "formula", formulas, column, FLOOR, "max error of p (ulp)")
     fig.suptitle(
-        f"Max error against the exact softmax (< {FLOOR} ulp drawn at {FLOOR}; x: broken rows; "
-        "shaded: logits beyond the dtype's range)",
-        fontsize=10,
+        "Max error of the probabilities against the exact softmax (log-softmax: of exp(log p))\n"
+        f"< {FLOOR} ulp drawn at {FLOOR}; x: broken rows; shaded: logits beyond the dtype's range"
     )
     return fig
 
@@ -151,8 +160,8 @@ def _fractions_figure(sweep: pd.DataFrame, case: str) -> Figure:
     fig, axes = new_figure(
         3,
         len(dtypes),
-        width=3.6 * len(dtypes) + 0.6,
-        height=7.2,
+        width=3.0 * len(dtypes) + 0.5,
+        height=7.4,
         squeeze=False,
         sharex=True,
         sharey=True,
@@ -195,14 +204,12 @@ def _fractions_figure(sweep: pd.DataFrame, case: str) -> Figure:
         ncols=min(len(labels), 2 * len(dtypes)),
         title="formula",
     )
-    fig.suptitle(
-        f"Case {case}: NaN, inf and zero outputs (log-softmax: zero means p = 1)", fontsize=10
-    )
+    fig.suptitle(f"Case {case}: NaN, inf and zero outputs (log-softmax: zero means p = 1)")
     return fig
 
 
 def _temperature_figure(temperature: pd.DataFrame, sweep: pd.DataFrame) -> Figure:
-    fig, (left, right) = new_figure(1, 2, width=11.0, height=4.2)
+    fig, (left, right) = new_figure(1, 2, width=9.5, height=4.2)
     classes = sorted(set(temperature["class"]))
     for k in classes:
         rows = temperature[temperature["class"] == k].sort_values("temperature")
@@ -271,9 +278,8 @@ def _cross_entropy_figure(ce: pd.DataFrame) -> Figure:
     methods = _present(ce["method"], ("log-of-naive", "log-of-max-shifted", "log-softmax"))
     fig, _ = _grid_figure(ce, "method", methods, "rel_error", CE_FLOOR, "relative error of loss")
     fig.suptitle(
-        f"Mean cross-entropy against the exact value (< {CE_FLOOR} drawn at {CE_FLOOR}; x: inf "
-        "or NaN loss)",
-        fontsize=10,
+        f"Mean cross-entropy against the exact value\n< {CE_FLOOR} drawn at {CE_FLOOR}; x: inf or "
+        "NaN loss"
     )
     return fig
 

@@ -61,6 +61,7 @@ METRICS = (
     "max_abs_error",
     "max_rel_error",  # over entries whose exact value is a normal number of the dtype
     "max_ulp_error",  # |out - exact| / spacing(exact rounded to dtype); inf for NaN/inf output
+    "max_prob_ulp_error",  # max_ulp_error of the probabilities: for log-softmax, of exp(out)
     "onehot_distance",  # max over rows of sum |p - onehot(argmax x)|
     "exact_onehot_distance",
     "condition",  # 1 + max |x_i - max x| over entries whose exact p is normal (see below)
@@ -204,6 +205,7 @@ def measure(formula: str, x: np.ndarray, ref: Reference) -> dict[str, float]:
     o = out.astype(np.float64)
     exact = _round(hi, dtype)  # the exact result rounded to the dtype
     diff, ulp, rel = errors(out, hi, lo)
+    prob_ulp = ulp if not log_space else _prob_ulps(o, ref, dtype)
     with np.errstate(over="ignore", invalid="ignore"):
         p = np.exp(o) if log_space else o
         sum_error = np.abs(p.sum(axis=-1) - 1.0) / float(info.eps)
@@ -229,10 +231,25 @@ def measure(formula: str, x: np.ndarray, ref: Reference) -> dict[str, float]:
         "max_abs_error": float(diff.max()),
         "max_rel_error": float(rel[~np.isnan(rel)].max()) if (~np.isnan(rel)).any() else math.nan,
         "max_ulp_error": float(ulp.max()),
+        "max_prob_ulp_error": float(prob_ulp.max()),
         "onehot_distance": float(distance.max()),
         "exact_onehot_distance": float((2.0 * (ref.p_hi * (1.0 - onehot)).sum(axis=-1)).max()),
         "condition": condition(x, ref),
     }
+
+
+def _prob_ulps(logp: np.ndarray, ref: Reference, dtype: np.dtype) -> np.ndarray:
+    """Errors in ulps of the dtype's p of the probabilities exp(logp), exp taken in float64 from
+    the dtype's log p: what log-softmax's answer means for p, comparable with the other
+    formulas' ulp errors. Its own ulps (of log p) are not: near log p = 0 one ulp of log p is
+    ~1e-16 of a unit, so an error of 1e-16 in log p counted 1e16 ulps there."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        p = np.exp(logp)
+        ulp = np.abs((p - ref.p_hi) - ref.p_lo) / np.abs(
+            np.spacing(_round(ref.p_hi, dtype)).astype(np.float64)
+        )
+    ulp[np.isnan(ulp)] = np.inf
+    return ulp
 
 
 def condition(x: np.ndarray, ref: Reference) -> float:

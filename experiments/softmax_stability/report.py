@@ -11,8 +11,29 @@ import pandas as pd
 
 from nnhw.experiments.reporting.numbers import number
 from nnhw.experiments.reporting.report import Report, Section
+from nnhw.experiments.reporting.tables import TableView, first_per, where, worst_per
 from nnhw.experiments.softmax_stability.findings import breaks_evidence, findings
 from nnhw.experiments.softmax_stability.measure import CASES, FORMULA_EXPRESSIONS
+
+# How the long tables are shown: the rows that say something, the full CSV linked beside them.
+VIEWS = {
+    "thresholds": TableView(
+        first=("case", "dtype", "formula", "fails_in_range", "scale_first_fail", "critical_value",
+               "theory", "matches_theory"),
+        sentinels={"scale_first_fail": {None: "never"}},
+        rows=where(lambda d: d["fails_in_range"].astype(bool),
+                   "the formulas that fail within the scales tried (the others never did)"),
+    ),
+    "cross_entropy": TableView(
+        first=("dtype", "method", "case", "scale", "rel_error"),
+        rows=worst_per(["dtype", "method"], "rel_error",
+                       "the largest finite relative error of each dtype and method"),
+    ),
+    "sweep": TableView(
+        rows=first_per(["case", "dtype", "formula"], lambda d: d["broken_fraction"] > 0,
+                       "the first broken point of each case, dtype and formula that breaks"),
+    ),
+}  # fmt: skip
 
 
 def report(tables: dict[str, pd.DataFrame], config: Any) -> Report:
@@ -44,13 +65,16 @@ def report(tables: dict[str, pd.DataFrame], config: Any) -> Report:
                     "Measured thresholds beside log(finfo.max) and log(smallest subnormal / 2).",
                 )
             ],
+            views=VIEWS,
         ),
         Section(
             "Error against scale",
             figures=[
                 (
                     "error_vs_scale",
-                    "Max error in ulps against scale, per case and dtype; x marks NaN/inf outputs.",
+                    "Max error of the probabilities in ulps against scale, per case and dtype "
+                    "(log-softmax by exp(log p), the same quantity: its error in ulps of log p "
+                    "is not comparable); x marks NaN/inf outputs.",
                 )
             ],
         ),
@@ -60,6 +84,7 @@ def report(tables: dict[str, pd.DataFrame], config: Any) -> Report:
                 (f"fractions_{c}", f"Fraction of NaN, inf and zero outputs, case {c}.")
                 for c in cases
             ],
+            fold=True,
         ),
     ]
     if "temperature" in cases:
@@ -84,8 +109,13 @@ def report(tables: dict[str, pd.DataFrame], config: Any) -> Report:
                 )
             ],
             figures=[("cross_entropy", "Relative error of the mean cross-entropy.")],
+            views=VIEWS,
         ),
-        Section("The sweep", tables=[("sweep", "Every point: case x dtype x formula x scale.")]),
+        Section(
+            "The sweep",
+            tables=[("sweep", "Every point: case x dtype x formula x scale.")],
+            views=VIEWS,
+        ),
     ]
     return Report(
         title="Softmax overflow and underflow across precisions",

@@ -80,6 +80,20 @@ def test_float64_error_against_mpmath_is_a_few_ulp_where_nothing_overflows(table
     assert (shifted["max_ulp_error"] <= 4 * shifted["condition"]).all()
 
 
+def test_log_softmax_error_of_p_is_comparable_with_the_probability_formulas(tables):
+    """Log-softmax's answer for p, exp(log p), is as accurate as exp(x - logsumexp(x)) (the same
+    exponent, one rounding less), even where its error in ulps of log p is huge (near log p = 0
+    one ulp of log p is ~1e-16): the figure draws the former, so the most accurate formula no
+    longer looks the worst."""
+    sweep = sf.select(tables["sweep"], representable=True).set_index(["case", "dtype", "scale"])
+    log = sweep[sweep["formula"] == "log-softmax"]
+    exp_lse = sweep[sweep["formula"] == "exp-logsumexp"]
+    assert (log["max_prob_ulp_error"] <= 1.05 * exp_lse["max_ulp_error"] + 1).all()
+    assert log["max_ulp_error"].max() > 1e6  # ... while its ulps of log p reach far beyond
+    shifted = sweep[sweep["formula"] == "max-shifted"]
+    assert (shifted["max_prob_ulp_error"] == shifted["max_ulp_error"]).all()
+
+
 def test_reference_matches_an_independent_mpmath_computation():
     x = np.array([[1000.0, 999.5, -3.0, 0.25]])
     ref = sm.exact_reference(x)
