@@ -1,6 +1,9 @@
 """The figures of `nnhw train`, drawn from its tables alone (so `nnhw report` can rebuild them).
 
-- loss: training and test loss over epochs, and accuracy or R^2 beside it.
+- loss: training and test loss over epochs, and accuracy or R^2 beside it. The R^2 axis spans
+  the epochs after the first tenth: an R^2 of -0.4 at initialisation no longer squashes the part
+  near 0.97 that the run is about; the early epochs below the axis are marked on its bottom edge
+  and named.
 - gradient_norms: ||dL/dW_l|| of every weight layer over epochs, log scale.
 - decision_boundary (2-D classification): the net's output over the input plane, the 0.5 contour
   (or the predicted class with several classes) and the test points.
@@ -124,8 +127,37 @@ def loss_figure(history: pd.DataFrame, config: Any) -> Figure:
     else:
         ax_metric.set_ylabel("R² (1 = perfect fit)")
         ax_metric.set_title("Coefficient of determination")
-    ax_metric.legend()
+        _focus_r2(ax_metric, history)
+    ax_metric.legend(loc="lower right")
     return fig
+
+
+def _focus_r2(ax: Any, history: pd.DataFrame) -> None:
+    """Fit the R^2 axis to the epochs after the first tenth when the earlier ones lie far below
+    (module docstring); the points left below are drawn as v on the bottom edge."""
+    cols = [c for c in ("train_r2", "test_r2") if c in history]
+    epoch = history["epoch"].to_numpy()
+    values = history[cols].to_numpy(float)
+    finite = values[np.isfinite(values)]
+    start = max(1, len(history) // 10)
+    later = values[start:][np.isfinite(values[start:])]
+    if not later.size:
+        return
+    lo, hi = float(later.min()), float(finite.max())
+    span = max(hi - lo, 0.02)
+    if float(finite.min()) >= lo - span:  # nothing far below: the full range reads well
+        return
+    bottom = lo - 0.15 * span
+    ax.set_ylim(bottom, hi + 0.15 * span)
+    below = np.any(values < bottom, axis=1)
+    edge = ax.get_xaxis_transform()  # x in data, y in axes fraction
+    ax.plot(epoch[below], np.full(int(below.sum()), 0.0), "v", color="0.35", markersize=5,
+            transform=edge, clip_on=False)  # fmt: skip
+    first, last = int(epoch[below].min()), int(epoch[below].max())
+    when = f"epoch {first}" if first == last else f"epochs {first}-{last}"
+    # under the axis label, where no curve can run through it
+    ax.set_xlabel(f"{ax.get_xlabel()}\nv: {when} below the axis (R² down to "
+                  f"{float(finite.min()):.3g})")  # fmt: skip
 
 
 def gradient_figure(history: pd.DataFrame, config: Any) -> Figure:

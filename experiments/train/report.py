@@ -10,6 +10,7 @@ import pandas as pd
 
 from nnhw.experiments.reporting.numbers import number
 from nnhw.experiments.reporting.report import Report, Section
+from nnhw.experiments.reporting.tables import TableView
 from nnhw.experiments.train.figures import diverged_epoch
 from nnhw.experiments.train.findings import article, findings, metric_of
 
@@ -52,6 +53,10 @@ def headline(tables: dict[str, pd.DataFrame]) -> str:
     return f"{label} {number(float(last[col]), 4)} after {int(last['epoch'])} epochs"
 
 
+# a regression has no classes: its n_classes of 0 is shown as such, not as a count
+DATASET_VIEW = TableView(sentinels={"n_classes": {0: "n/a (regression)"}})
+
+
 def report(tables: dict[str, pd.DataFrame], config: Any) -> Report:
     """The run's report: findings first, then data, training curves, gradients and predictions."""
     history = tables.get("history")
@@ -65,7 +70,11 @@ def report(tables: dict[str, pd.DataFrame], config: Any) -> Report:
         f"{number(float(config.lr), 4)}) on the {config.loss} loss: {headline(tables)}."
     )
     sections = [
-        Section("Data and net", tables=[("dataset", "The data and the layer sizes.")]),
+        Section(
+            "Data and net",
+            tables=[("dataset", "The data and the layer sizes.")],
+            views={"dataset": DATASET_VIEW},
+        ),
         Section(
             "Training",
             text="Epoch 0 is the net at initialisation; every row is measured on the whole "
