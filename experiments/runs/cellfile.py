@@ -131,12 +131,18 @@ def _frame(table: Any) -> pd.DataFrame:
     if not isinstance(columns, list):
         raise ValueError("columns is not a list")
     names = [_name(c) for c in columns]
-    data = {i: _values(c, rows) for i, c in enumerate(columns)}
+    # Series with their dtype given: a DataFrame built from object arrays would infer "str"
+    data = {i: pd.Series(_values(c, rows), dtype=_dtype(c)) for i, c in enumerate(columns)}
     df = pd.DataFrame(data, index=pd.RangeIndex(rows))
     df.columns = pd.Index(names) if names else df.columns  # inferred, as when the cell built it
     if table.get("index") is not None:
         df.index = pd.Index(_values(table["index"], rows), name=_name(table["index"]))
     return df
+
+
+def _dtype(column: dict[str, Any]) -> Any:
+    """The dtype to build a column's Series with (checked by _values before it is used)."""
+    return object if column["dtype"] == "object" else None
 
 
 def _name(column: Any) -> Any:

@@ -5,8 +5,10 @@ Layout (results/README.md documents it for users):
         run.json      id, command, argv, status, started/finished, duration_s, pid, host,
                       heartbeat, seed, versions (nnhw, python, numpy)
         config.toml   the resolved settings, one `[<command>]` table
-        cells/        finished sweep cells (written by experiments.sweep)
-        tables/       <name>.csv (exact floats) and <name>.md beside it
+        cells/        finished sweep cells (written by experiments.sweep; removed once the run
+                      has completed, when nothing is left to resume)
+        tables/       <name>.csv (exact floats) and <name>.md beside it; a table whose CSV is
+                      over PLAIN_TABLE_BYTES as <name>.csv.bz2 alone
         plots/        <name>.png and <name>.svg (deterministic bytes)
         report.md, report.html
 
@@ -26,7 +28,14 @@ sessions recorded; every heartbeat and `finish` write `duration_s` = previous + 
 far, so a session that was killed still counts up to its last heartbeat.
 
 Every write goes to a temporary file in the same folder and is renamed over the target with
-`os.replace`, so a crash leaves either the old file or the new one, never half a file.
+`os.replace`, so a crash leaves either the old file or the new one, never half a file; files get
+mode 0o666 and folders 0o777 minus the umask, like any file the user writes.
+
+A run folder may come from someone else: every read and write goes through
+experiments.runs.safefs (no link followed, nothing but regular files opened, size limits), and
+`RunDir.open` refuses a folder holding a link or special file anywhere, with one line naming it.
+run.json's fields are checked against RUN_FIELDS and config.toml's shape by `settings`: a file
+of the wrong shape is one line (NnhwError), never a traceback.
 """
 
 from __future__ import annotations
@@ -391,10 +400,10 @@ class RunDir:
     def read_tables(self) -> dict[str, pd.DataFrame]:
         """Every table of tables/ (<name>.csv or <name>.csv.bz2), by name (sorted); floats
         round-trip exactly. UnsafeEntry for a link or special file in tables/, NnhwError for a
+        # pandas (a third of a second) only where tables are read: `nnhw runs` reads run.json alone
         table larger than safefs.LIMITS["table"] (compressed or not) or unreadable."""
         import io
 
-        # pandas (a third of a second) only where tables are read: `nnhw runs` reads run.json alone
         import pandas as pd
         limit = safefs.LIMITS["table"]
 

@@ -110,7 +110,8 @@ def _refuse(path: Path | str, mode: int, wanted: str = "regular files and folder
 
 
 def _too_large(path: Path | str, size: int, limit: int, what: str) -> UnsafeEntry:
-    return UnsafeEntry(f"{path}: {size_text(size)} is more than nnhw reads for {what} "
+    shown = size_text(size) if size_text(size) != size_text(limit) else f"{size} bytes"
+    return UnsafeEntry(f"{path}: {shown} is more than nnhw reads for {what} "
                        f"(at most {size_text(limit)})")  # fmt: skip
 
 
@@ -390,8 +391,13 @@ def check_tree(root: Path) -> None:
         nonlocal seen
         if depth > MAX_DEPTH:
             raise UnsafeEntry(f"{root / rel}: more than {MAX_DEPTH} folders deep; not a run folder")
-        with folder(root, rel) as d:
-            entries = d.entries()
+        try:
+            with folder(root, rel) as d:
+                entries = d.entries()
+        except FileNotFoundError:  # removed meanwhile (a run compacting its cells/)
+            if rel == PurePosixPath("."):
+                raise
+            return
         for name, mode in entries:
             seen += 1
             if seen > MAX_ENTRIES:
