@@ -12,6 +12,13 @@ present.
   a panel per activation x init at the deepest depth, one shared colour scale.
 - dead_relu: the measured dead fraction against depth with +-2 standard errors, a colour per width,
   and the formula 1 - (1 - 2^-width)^depth as a line.
+- factor_curve: the mean-field theory for every activation studied: the signal's per-layer factor
+  at the fixed point against n Var(W) (zero biases), one line per activation, 1 marked (the
+  critical point, where a line crosses it continuously), the studied inits as vertical lines and
+  the measured factors at the deepest depth as points on them.
+- selfnorm: the self-normalisation check: mean and variance of each hidden layer's activations
+  (median over seeds and interquartile band) for SELU, ELU, ReLU and tanh with LeCun-normal
+  weights, the theory dashed, the targets 0 and 1 dotted.
 """
 
 from __future__ import annotations
@@ -25,7 +32,14 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, NullFormatter
 
-from nnhw.experiments.reporting.plotting import color_for, new_figure, sequential_colors
+from nnhw.experiments.reporting.plotting import (
+    color_for,
+    linestyle_for,
+    median_band,
+    new_figure,
+    ordered_styles,
+    sequential_colors,
+)
 from nnhw.experiments.vanishing_gradients.fits import KEYS, hidden_layers
 from nnhw.experiments.vanishing_gradients.theory import dead_relu_probability
 
@@ -51,9 +65,10 @@ def _panel_grid(df: pd.DataFrame) -> tuple[list[str], list[str]]:
     return _order(df["activation"]), _order(df["init"])
 
 
-def _depth_colors(depths: list[int]) -> dict[int, str]:
-    # shades of one colour map: the palette's colours would read as activations (blue = relu)
-    return sequential_colors(int(d) for d in depths)
+def _depth_styles(depths: list[int]) -> dict[int, dict[str, Any]]:
+    # shades of one colour map (the palette's colours would read as activations: blue = relu),
+    # and a marker each: neighbouring shades (depths 8 and 16) are hard to tell apart alone
+    return ordered_styles(int(d) for d in depths)
 
 
 def _y_scale(ax: Any, values: np.ndarray) -> None:
@@ -84,7 +99,7 @@ def by_layer_figure(tables: Tables, quantity: str) -> Figure:
     measured = rms.rename("value").reset_index()
     theory = tables["theory"]
     acts, inits = _panel_grid(measured)
-    colors = _depth_colors(sorted(measured["depth"].unique()))
+    styles = _depth_styles(sorted(measured["depth"].unique()))
     fig, axes = new_figure(
         len(acts),
         len(inits),
@@ -99,8 +114,9 @@ def by_layer_figure(tables: Tables, quantity: str) -> Figure:
             case = measured[(measured["activation"] == act) & (measured["init"] == init)]
             for depth, g in case.groupby("depth", sort=True):
                 g = g.sort_values("layer")
-                c = colors[int(depth)]
-                ax.plot(g["layer"], g["value"], marker="o", ms=3, color=c, label=f"depth {depth}")
+                c, marker = styles[int(depth)]["color"], styles[int(depth)]["marker"]
+                ax.plot(g["layer"], g["value"], marker=marker, ms=3.5, color=c,
+                        label=f"depth {depth}")  # fmt: skip
                 t = theory[
                     (theory["activation"] == act)
                     & (theory["init"] == init)
@@ -125,7 +141,7 @@ def fitted_vs_predicted_figure(tables: Tables) -> Figure:
     """Every fitted factor against its prediction (log-log) with the identity line."""
     s = tables["summary"]
     s = s[np.isfinite(s["fitted_factor"]) & np.isfinite(s["predicted_factor"])]
-    fig, ax = new_figure(width=6.0, height=4.6)
+    fig, ax = new_figure(width=7.4, height=4.6)
     for act in _order(s["activation"]):
         for quantity, marker in _MARKERS.items():
             g = s[(s["activation"] == act) & (s["quantity"] == quantity)]
@@ -136,7 +152,6 @@ def fitted_vs_predicted_figure(tables: Tables) -> Figure:
                     marker=marker,
                     s=18,
                     color=color_for(act),
-                    label=f"{act}, {quantity}",
                     alpha=0.8,
                 )
     values = np.concatenate([s["fitted_factor"], s["predicted_factor"]]) if len(s) else [1.0]
@@ -154,7 +169,15 @@ def fitted_vs_predicted_figure(tables: Tables) -> Figure:
     ax.set_title("Per-layer factor, fitted against predicted (every case and depth)")
     ax.set_xlabel("predicted per-layer factor (variance propagation)")
     ax.set_ylabel("fitted per-layer factor (geometric mean of ratios)")
-    ax.legend(fontsize=6, ncol=2, loc="upper left")
+    # Two keys beside the axes, colour = activation and marker = quantity: one entry per pair
+    # (12 at 6 pt, more with more activations) sat on the points it named.
+    acts = list(_order(s["activation"]))
+    by_act = [Line2D([], [], ls="none", marker="o", color=color_for(a), label=a) for a in acts]
+    by_qty = [Line2D([], [], ls="none", marker=m, color="0.35", label=q)
+              for q, m in _MARKERS.items() if q in set(s["quantity"])]  # fmt: skip
+    by_qty.append(Line2D([], [], color="black", lw=0.8, ls=":", label="fitted = predicted"))
+    fig.legend(handles=by_act, loc="outside right upper", title="activation (colour)")
+    fig.legend(handles=by_qty, loc="outside right lower", title="quantity (marker)")
     return fig
 
 
@@ -229,7 +252,82 @@ def dead_relu_figure(tables: Tables) -> Figure:
     ax.set_xlabel("depth (hidden layers)")
     ax.set_ylabel("fraction of inputs with output identically 0")
     ax.set_ylim(-0.02, 1.02)
-    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), title="measured +- 2 SE")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), title="measured ± 2 SE")
+    return fig
+
+
+def factor_curve_figure(tables: Tables) -> Figure:
+    """The signal's factor at the fixed point against n Var(W), measured factors on top."""
+    curve = tables["factor_curve"]
+    fig, ax = new_figure(width=7.8, height=4.6)
+    acts = _order(curve["activation"])
+    for act in acts:
+        g = curve[curve["activation"] == act].sort_values("sigma_w2")
+        ax.plot(g["sigma_w2"], g["factor_star"], color=color_for(act), ls=linestyle_for(act),
+                lw=1.4, label=act)  # fmt: skip
+    ax.axhline(1.0, color="black", lw=0.8, ls=":")
+    fixed, cases = tables.get("fixed_points"), tables.get("vanishing")
+    if fixed is not None and len(fixed):
+        top = float(curve["factor_star"].replace(np.inf, np.nan).max())
+        for init, s_w2 in fixed.groupby("init", sort=False)["sigma_w2"].first().items():
+            ax.axvline(s_w2, color="0.6", lw=0.8, ls="--")
+            ax.annotate(str(init), (s_w2, top), rotation=90, va="top", ha="right", fontsize=8,
+                        color="0.35")  # fmt: skip
+        if cases is not None and len(cases):
+            at = cases.merge(fixed[["activation", "init", "sigma_w2"]], on=["activation", "init"])
+            for r in at.itertuples():
+                color = color_for(str(r.activation))
+                ax.scatter([r.sigma_w2], [r.fitted_factor], color=color, marker="o", s=28,
+                           edgecolors="black", linewidths=0.5, zorder=3)  # fmt: skip
+            depth = int(cases["depth"].max())
+            ax.scatter([], [], color="0.5", marker="o", edgecolors="black", linewidths=0.5,
+                       label=f"measured, depth {depth}")  # fmt: skip
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ticks = [0.1, 0.2, 0.5, 1, 2, 5, 10]
+    for axis in (ax.xaxis, ax.yaxis):
+        axis.set_major_locator(FixedLocator(ticks))
+        axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+        axis.set_minor_formatter(NullFormatter())
+    ax.set_xlabel("n Var(W): the weight variance times the fan-in (zero biases)")
+    ax.set_ylabel("signal factor per layer at the fixed point, sqrt(chi*)")
+    ax.set_title("Mean-field theory: the gradient's factor per layer deep in the net (1: critical)")
+    fig.legend(loc="outside right upper", title="activation")
+    return fig
+
+
+def selfnorm_figure(tables: Tables) -> Figure:
+    """Mean and variance of the activations per layer: SELU against ELU, ReLU and tanh."""
+    sn, theory = tables["selfnorm"], tables.get("selfnorm_theory")
+    fig, (ax_m, ax_v) = new_figure(1, 2, width=10.0, height=4.2)
+    for act in _order(sn["activation"]):
+        g = sn[sn["activation"] == act]
+        layers = np.sort(g["layer"].unique())
+        for ax, column in ((ax_m, "act_mean"), (ax_v, "act_var")):
+            values = g.pivot_table(index="layer", columns="seed", values=column).reindex(layers)
+            median_band(ax, layers, values.to_numpy(), color=color_for(act), label=act, lw=1.4,
+                        ls=linestyle_for(act))  # fmt: skip
+            if theory is not None:
+                t = theory[theory["activation"] == act].sort_values("layer")
+                column_t = "predicted_mean" if column == "act_mean" else "predicted_var"
+                ax.plot(t["layer"], t[column_t], color=color_for(act), lw=1.0, ls="--")
+    ax_m.axhline(0.0, color="black", lw=0.8, ls=":")
+    ax_v.axhline(1.0, color="black", lw=0.8, ls=":")
+    ax_v.set_yscale("log")
+    ax_v.yaxis.set_major_locator(LogLocator(base=10, numticks=8))
+    ax_v.yaxis.set_major_formatter(FuncFormatter(lambda y, _: f"{y:.0e}"))
+    ax_v.yaxis.set_minor_formatter(NullFormatter())
+    init = str(sn["init"].iloc[0]) if len(sn) else ""
+    ax_m.set_title("mean of a_l (target 0)")
+    ax_v.set_title("variance of a_l (target 1)")
+    for ax in (ax_m, ax_v):
+        ax.set_xlabel("hidden layer l")
+    ax_m.set_ylabel("over inputs and units")
+    handles, labels = ax_m.get_legend_handles_labels()
+    handles.append(Line2D([], [], color="black", ls="--", lw=1.0))
+    labels.append("theory (dashed, same colour)")
+    fig.legend(handles, labels, loc="outside lower center", ncols=min(5, len(labels)))
+    fig.suptitle(f"Self-normalisation with {init} weights: median over seeds, interquartile band")
     return fig
 
 
@@ -245,4 +343,8 @@ def figures(tables: Tables, config: Any) -> dict[str, Figure]:
         out["training_heatmap"] = training_heatmap_figure(tables)
     if "dead_relu" in tables and len(tables["dead_relu"]):
         out["dead_relu"] = dead_relu_figure(tables)
+    if "factor_curve" in tables and len(tables["factor_curve"]):
+        out["factor_curve"] = factor_curve_figure(tables)
+    if "selfnorm" in tables and len(tables["selfnorm"]):
+        out["selfnorm"] = selfnorm_figure(tables)
     return out

@@ -8,6 +8,7 @@ from typing import Any
 
 from nnhw.experiments.reporting.numbers import number
 from nnhw.experiments.reporting.report import Report, Section
+from nnhw.experiments.reporting.tables import TableView, where
 from nnhw.experiments.vanishing_gradients.findings import Tables, deepest_cases, findings
 
 THEORY_TEXT = """\
@@ -30,6 +31,15 @@ predicted per-layer values. Inputs are standardised Gaussian vectors of the net'
 linear teacher as target (MSE); every hidden layer is a square map."""
 
 
+# 144 rows: the page shows the deepest depth's weight-gradient and activation rows (the
+# signal's are the table above); every row is in the CSV
+SUMMARY_VIEW = TableView(
+    first=("activation", "init", "depth", "quantity"),
+    rows=where(lambda d: (d["depth"] == d["depth"].max()) & (d["quantity"] != "signal"),
+               "the weight gradient and activation std at the deepest depth"),
+)  # fmt: skip
+
+
 def report(tables: Tables, config: Any) -> Report:
     """The report: findings first, then theory, flow at initialisation, training, dead ReLU."""
     sections = [
@@ -44,7 +54,6 @@ def report(tables: Tables, config: Any) -> Report:
                     "Back-propagated signal per activation and init at the deepest "
                     "depth: fitted and predicted factor, first/last ratio.",
                 ),
-                ("summary", "Every fitted and predicted factor and first/last ratio."),
             ],
             figures=[
                 (
@@ -52,6 +61,14 @@ def report(tables: Tables, config: Any) -> Report:
                     "Norm of the back-propagated signal dL/dz against the "
                     "hidden layer; solid measured, dashed theory.",
                 ),
+                ("fitted_vs_predicted", "Every fitted per-layer factor against its prediction."),
+            ],
+        ),
+        Section(
+            "Weight gradients and activations, every depth",
+            "The other two quantities variance propagation predicts, layer by layer.",
+            tables=[("summary", "Every fitted and predicted factor and first/last ratio.")],
+            figures=[
                 (
                     "weight_grad_by_layer",
                     "Norm of the weight gradient dL/dW against the "
@@ -62,8 +79,9 @@ def report(tables: Tables, config: Any) -> Report:
                     "Std of the activations against the hidden layer; "
                     "solid measured, dashed theory.",
                 ),
-                ("fitted_vs_predicted", "Every fitted per-layer factor against its prediction."),
             ],
+            views={"summary": SUMMARY_VIEW},
+            fold=True,
         ),
         Section(
             "During training",
