@@ -14,6 +14,7 @@ from nnhw.experiments.compare_activations.depth import at_depth, depths_of, ensu
 from nnhw.experiments.compare_activations.findings import best_text, findings, metric_name
 from nnhw.experiments.reporting.numbers import number
 from nnhw.experiments.reporting.report import Report, Section
+from nnhw.experiments.reporting.tables import TableView, ends_per
 
 Tables = dict[str, pd.DataFrame]
 
@@ -23,6 +24,19 @@ def _architecture(config: Any) -> str:
         return f"hidden layers {', '.join(str(h) for h in config.hidden)}"
     depths = ", ".join(str(d) for d in config.depths)
     return f"{depths} hidden layers of width {config.hidden[0]}"
+
+
+# The summary is the content (every activation and depth); of the layers, the first and the
+# last weight layer of each net say how much gradient reaches the input side.
+VIEWS = {
+    "summary": TableView(first=("activation", "depth"), max_rows=60),
+    "layer_summary": TableView(
+        first=("activation", "depth", "layer"),
+        rows=ends_per(["activation", "depth"], "layer",
+                      "the first and last weight layer of each activation and depth"),
+        max_rows=60,
+    ),
+}  # fmt: skip
 
 
 def report(tables: Tables, config: Any) -> Report:
@@ -42,9 +56,11 @@ def report(tables: Tables, config: Any) -> Report:
     sections = [
         Section(
             "Training",
-            "Loss per epoch for every activation; mean over seeds, band min-max.",
+            "Loss per epoch for every activation: the median over seeds, the band their "
+            "interquartile range.",
             tables=[("summary", f"One row per {per}: means and stds over seeds.")],
             figures=[("loss_curves", "Training and test loss against epoch." + at)],
+            views=VIEWS,
         )
     ]
     if several:
@@ -69,6 +85,7 @@ def report(tables: Tables, config: Any) -> Report:
             "Gradient norm of each weight layer; the first-to-last ratio is "
             "how much of the gradient reaches the first layer.",
             tables=[("layer_summary", f"Per {per} and layer.")],
+            views=VIEWS,
             figures=[
                 (
                     "gradient_norms",

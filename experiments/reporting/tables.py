@@ -7,7 +7,8 @@ Contract:
   in that order (the identifying ones, then the verdict), the others keep their order after them;
   `hide` columns are left out of the page (a duplicate such as a verdict's category);
   `sentinels` maps a column to {raw value: text} ("diverges_from": {-1: "never"}); `badges` are
-  verdict columns drawn as coloured badges; `rows` picks the rows a long table shows (below).
+  verdict columns drawn as coloured badges; `rows` picks the rows a long table shows (below);
+  `max_rows` raises or lowers the report's limit for this table (a summary that is the content).
 - A row picker is `df -> (rows, what)`: the rows to show and a few words saying which they are
   ("the first broken point of each case, dtype and formula"). Pickers here: `evenly(n)` (n rows
   spread over the table, first and last included), `where(mask_fn, what)`, `first_per(keys,
@@ -39,6 +40,7 @@ class TableView:
     sentinels: Mapping[str, Mapping[Any, str]] = field(default_factory=dict)
     badges: tuple[str, ...] = ()
     rows: RowPicker | None = None
+    max_rows: int | None = None
 
 
 @dataclass(frozen=True)
@@ -74,6 +76,7 @@ def _matches(value: Any, raw: Any) -> bool:
 def present(df: pd.DataFrame, view: TableView | None, max_rows: int) -> Shown:
     """The part of `df` a report shows, in the view's order (module docstring)."""
     view = view or TableView()
+    max_rows = view.max_rows or max_rows
     cols = [c for c in df.columns if c not in view.hide]
     first = [c for c in view.first if c in cols]
     cols = first + [c for c in cols if c not in first]
