@@ -327,6 +327,12 @@ def activation_jobs(
         return {}
     pairs = _torch_pairs(torch, negative_slope)
     zt, gt = torch.from_numpy(np.ascontiguousarray(z)), torch.from_numpy(np.ascontiguousarray(g))
-    return {
-        name: (lambda fn=pairs[name]: fn(zt, gt)) for name in names if name in pairs
-    }  # fmt: skip
+    out: dict[str, Job] = {}
+    for name in names:
+        if name in pairs:
+
+            def torch_job(fn: Callable[[Any, Any], Any] = pairs[name]) -> Any:
+                return fn(zt, gt)
+
+            out[name] = torch_job
+    return out

@@ -158,8 +158,9 @@ def relu_cheap(tables: Tables) -> Claim:
     libs = [lib for lib in LIBRARIES if _row(t, lib, "tanh") is not None]
     if not libs:
         raise KeyError(TABLE)
-    rows = {(lib, n): _row(t, lib, n) for lib in libs for n in ("tanh", "sigmoid")}
-    tests = {k: str(r["test"]) for k, r in rows.items() if r is not None}
+    found = {(lib, n): _row(t, lib, n) for lib in libs for n in ("tanh", "sigmoid")}
+    rows = {k: r for k, r in found.items() if r is not None}
+    tests = {k: str(r["test"]) for k, r in rows.items()}
     more = [k for k, v in tests.items() if v == timing.COSTS_MORE]
     unclear = [k for k, v in tests.items() if v == timing.INCONCLUSIVE]
     if unclear:
@@ -177,16 +178,13 @@ def relu_cheap(tables: Tables) -> Claim:
     numbers_text = "; ".join(
         f"{LIBRARY_NAMES[lib]}: "
         + ", ".join(
-            f"{n} {_ratio_text(r)} ({r['test']})"
-            for (lb, n), r in rows.items()
-            if lb == lib and r is not None
+            f"{n} {_ratio_text(r)} ({r['test']})" for (lb, n), r in rows.items() if lb == lib
         )
         for lib in libs
     )
     # the weakest evidence decides: the smallest CI lower bound
-    key = min((k for k in rows if rows[k] is not None), key=lambda k: float(rows[k]["ratio_lo"]))
+    key = min(rows, key=lambda k: float(rows[k]["ratio_lo"]))
     r = rows[key]
-    assert r is not None
     claim = Claim(
         "relu-cheap", "1.4(d)", "ReLU is computationally cheap",
         "forward plus backward time of tanh and sigmoid relative to ReLU's on the same "
