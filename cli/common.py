@@ -71,7 +71,13 @@ DaskOption = Annotated[
 ]
 ResumeOption = Annotated[
     Path | None,
-    typer.Option("--resume", metavar="RUN_DIR", help="Continue an interrupted sweep in RUN_DIR."),
+    typer.Option(
+        "--resume",
+        metavar="RUN",
+        help="Continue an interrupted or failed sweep: its run folder, or its id (or a unique "
+        "prefix) under --out. Its settings come from its config.toml; options given beside "
+        "--resume must agree with them.",
+    ),
 ]
 KeepGoingOption = Annotated[
     bool,
@@ -91,6 +97,7 @@ class RunOptions:
     dask: str | None = None
     resume: Path | None = None
     keep_going: bool = True
+    resumable: bool = False  # the command takes --resume (a sweep command)
 
 
 _RUN_PARAMS = {
@@ -125,7 +132,7 @@ def _with_options(func: Callable[..., None], params: dict[str, tuple[Any, Any]])
             from nnhw.experiments.runs.validate import check_int
 
             check_int(shared["workers"], "workers", 1)
-        func(*args, **kwargs, run=RunOptions(**shared))
+        func(*args, **kwargs, run=RunOptions(**shared, resumable="resume" in params))
 
     command.__signature__ = sig.replace(parameters=[*own, *extra])  # type: ignore[attr-defined]
     return typed(command)
@@ -212,7 +219,11 @@ def resolve_config(
 ) -> Any:
     """`Config` from the options given explicitly, then the config file, then the defaults.
     Keys of `cli_values` are both the command's parameter names and the Config's field names;
-    values are already converted to the field types."""
+    values are already converted to the field types. With --resume: the run's own config.toml
+    instead (`resume_config`)."""
+    resume = ctx.params.get("resume")
+    if resume is not None:
+        return resume_config(ctx, command, Config, cli_values, config_file, resume)
 
     # Imported when the command runs, not at start-up: `nnhw --help` stays fast
     from nnhw.experiments.runs.configfile import check_mapping, read_config_file
@@ -242,6 +253,74 @@ def resolve_config(
         raise
 
 
+def resume_target(out: Path, resume: Path | str) -> Path:
+    """The run folder --resume names: a path, or an id or unique id prefix under --out."""
+    # Imported when the command runs, not at start-up: `nnhw --help` stays fast
+    from nnhw.experiments.runs.catalog import find_run
+
+    try:
+        return find_run(Path(out), str(resume))
+    except NnhwError as exc:
+        raise NnhwError(f"--resume: {exc}") from None
+
+
+def resume_config(
+    ctx: typer.Context,
+    command: str,
+    Config: type,
+    cli_values: dict[str, Any],
+    config_file: Path | None,
+    resume: Path | str,
+) -> Any:
+    """The config of the run --resume names, from its own config.toml. Options given on the
+    command line (and a --config file) must agree with it: NnhwError naming every option that
+    differs. Agreement is judged on the resolved configs, so `--activations RELU` agrees with a
+    saved "relu"."""
+    # Imported when the command runs, not at start-up: `nnhw --help` stays fast
+    from nnhw.experiments.runs.configfile import (
+        check_mapping,
+        config_from_mapping,
+        config_to_dict,
+        read_config_file,
+    )
+    from nnhw.experiments.runs.runner import resume_settings
+
+    path = resume_target(ctx.params.get("out") or DEFAULT_OUT, resume)
+    settings = resume_settings(path, command)
+    source = f"{path / 'config.toml'} [{command}]"
+    base = config_from_mapping(Config, settings, source)
+    wanted: dict[str, Any] = {}
+    if config_file is not None:
+        table = read_config_file(config_file, command)
+        wanted.update(check_mapping(Config, table, f"{config_file} [{command}]"))
+    wanted.update({k: v for k, v in cli_values.items() if _given(ctx, k, v)})
+    if not wanted:
+        return base
+    candidate = Config(**{**config_to_dict(base), **wanted})
+    differ = [
+        f"--{f.name.replace('_', '-')} {_shown(getattr(base, f.name))} "
+        f"(given: {_shown(getattr(candidate, f.name))})"
+        for f in dataclasses.fields(Config)
+        if getattr(candidate, f.name) != getattr(base, f.name)
+    ]
+    if differ:
+        raise NnhwError(
+            f"--resume: {path} was started with other settings: {', '.join(differ)}; leave "
+            "these options out to continue it as it was started (its config.toml), or start "
+            "a new run"
+        )
+    return base
+
+
+def _shown(value: Any) -> str:
+    """A setting as it would be typed: 1,2,4 for a tuple, '(unset)' for None."""
+    if value is None:
+        return "(unset)"
+    if isinstance(value, tuple | list):
+        return ",".join(str(v) for v in value)
+    return str(value)
+
+
 class _RichProgress:
     """A progress factory drawing rich bars on stderr; `stop()` when the run ends."""
 
@@ -268,9 +347,9 @@ class _RichProgress:
         )
         self.progress.start()
 
-    def __call__(self, description: str, total: int) -> Any:
+    def __call__(self, description: str, total: int | None) -> Any:
         progress = self.progress
-        task = progress.add_task(description, total=total)
+        task = progress.add_task(description, total=total)  # None: a stage of unknown length
 
         class Tracker:
             def advance(self, n: int = 1) -> None:
@@ -283,6 +362,12 @@ class _RichProgress:
 
     def stop(self) -> None:
         self.progress.stop()
+
+
+def terminal_progress(quiet: bool = False) -> Any:
+    """Progress bars on stderr (a progress factory with `stop()`) when stderr is a terminal and
+    not `quiet`; else None."""
+    return _RichProgress() if not quiet and sys.stderr.isatty() else None
 
 
 def _summary_table(outcome: Any) -> Any:
@@ -320,10 +405,10 @@ def run_study(command: str, config: Any, run: RunOptions) -> None:
 
     from nnhw.experiments.runs.context import SweepOptions, no_progress
     from nnhw.experiments.runs.rundir import dumps_json
-    from nnhw.experiments.runs.runner import execute
+    from nnhw.experiments.runs.runner import DISK_FULL, execute, resume_command
 
-    show = not run.quiet and sys.stderr.isatty()
-    bars = _RichProgress() if show else None
+    resume = resume_target(run.out, run.resume) if run.resume is not None else None
+    bars = terminal_progress(run.quiet)
     argv = list(_ARGV) or [command]
     try:
         outcome = execute(
@@ -331,7 +416,7 @@ def run_study(command: str, config: Any, run: RunOptions) -> None:
             config,
             out=run.out,
             argv=argv,
-            resume=run.resume,
+            resume=resume,
             sweep=SweepOptions(workers=run.workers, dask=run.dask, keep_going=run.keep_going),
             progress=bars if bars is not None else no_progress,
         )
@@ -339,16 +424,21 @@ def run_study(command: str, config: Any, run: RunOptions) -> None:
         print("nnhw: interrupted", file=sys.stderr)
         raise typer.Exit(130) from None
     finally:
+    except OSError as exc:  # a full disk before the run could record it (e.g. its run.json)
+        if exc.errno not in DISK_FULL:
+            raise
+        print(f"nnhw: error: --out {run.out}: {exc.strerror}", file=sys.stderr)
+        raise typer.Exit(1) from None
         if bars is not None:
             bars.stop()
     path = outcome.rundir.path
     if outcome.status == "interrupted" and outcome.message:
+    hint = f"; resume with: {resume_command(command, path)}" if run.resumable else ""
         print(f"nnhw: {outcome.message}", file=sys.stderr)
     elif outcome.status == "interrupted":
-        hint = f"; resume with: nnhw {command} --resume {path}" if command != "train" else ""
         print(f"nnhw: interrupted{hint}", file=sys.stderr)
     elif outcome.status == "failed":
-        print(f"nnhw: error: {outcome.message or 'the run failed'}", file=sys.stderr)
+        print(f"nnhw: error: {outcome.message or 'the run failed'}{hint}", file=sys.stderr)
     elif outcome.status == "diverged":
         print(f"nnhw: warning: {outcome.headline}", file=sys.stderr)
     elif outcome.exit_code == 1 and outcome.message:

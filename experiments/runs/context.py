@@ -34,14 +34,16 @@ class Interrupted(KeyboardInterrupt):
 
 
 class Tracker(Protocol):
-    """One progress bar: `advance` after each unit of work, `close` at the end."""
+    """One progress bar: `advance` after each unit of work, `close` at the end. A bar's total
+    counts exactly the units that will be advanced; None: a stage of unknown length (the bar
+    shows that it is working and for how long)."""
 
     def advance(self, n: int = 1) -> None: ...
 
     def close(self) -> None: ...
 
 
-ProgressFactory = Callable[[str, int], Tracker]  # (description, total) -> Tracker
+ProgressFactory = Callable[[str, int | None], Tracker]  # (description, total) -> Tracker
 
 
 class _NullTracker:
@@ -52,7 +54,7 @@ class _NullTracker:
         pass
 
 
-def no_progress(description: str, total: int) -> Tracker:
+def no_progress(description: str, total: int | None) -> Tracker:
     """A progress factory that shows nothing (tests, --quiet, stderr not a terminal)."""
     return _NullTracker()
 

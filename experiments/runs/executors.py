@@ -13,19 +13,31 @@ Contract (used by experiments.sweep; not a public API of its own):
 - `cell_threads()` is how many threads a cell may use for its own parallel work (the ensemble
   split of core.train): every core of the machine when cells run one at a time in this process,
   1 in worker processes, which already share the cores. A cell's numbers do not depend on it.
+- Worker processes die with their parent: every loky worker watches its parent process and ends
+  itself within PARENT_WATCH_SECONDS once it is gone (the nnhw process was killed, even by
+  SIGKILL), so no orphan keeps computing cells nobody will read; their resource tracker then
+  sees its last user leave and exits too.
 - Dask is optional and imported lazily; a Dask worker lost while running a cell (KilledWorker)
-  counts as that cell failing.
+  counts as that cell failing. Failures of the cluster itself are one line each, with Dask's
+  own logging silenced while nnhw uses it: an address that is malformed or where no scheduler
+  answers within DASK_CONNECT_TIMEOUT seconds, or no worker connected within
+  DASK_WORKER_TIMEOUT seconds, raise NnhwError before any cell runs; the scheduler going away
+  mid-sweep, or every worker leaving for DASK_WORKER_TIMEOUT seconds, raises `ExecutorLost`
+  (the cells finished so far are already saved, so the run can be resumed).
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
+import time
 import traceback
 import uuid
 import warnings
 from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from concurrent.futures import CancelledError
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,7 +51,13 @@ CellFn = Callable[[dict[str, Any], np.random.SeedSequence], dict[str, pd.DataFra
 Task = tuple[int, dict[str, Any], np.random.SeedSequence]
 
 DASK_MISSING = "--dask needs the optional dask extra: pip install 'nnhw[dask]'"
-DASK_CONNECT_TIMEOUT = "10s"
+DASK_CONNECT_TIMEOUT = 5.0  # seconds to reach the scheduler
+DASK_WORKER_TIMEOUT = 30.0  # seconds without a single worker before the sweep gives up
+PARENT_WATCH_SECONDS = 0.2  # how often a loky worker checks that its parent is alive
+
+
+class ExecutorLost(Exception):  # noqa: N818 - an event, like KilledWorker
+    """The executor went away mid-sweep; the message is one line for the user."""
 
 
 @dataclass(frozen=True)
@@ -152,6 +170,8 @@ def _joblib_outcomes(
         backend="loky",
         return_as="generator_unordered",
         batch_size=1,
+        initializer=die_with_parent,
+        initargs=(os.getpid(),),
     )
     results = parallel(delayed(run_cell)(cell_fn, i, p, s) for i, p, s in tasks)
     try:
@@ -166,36 +186,151 @@ def _joblib_outcomes(
             results.close()
 
 
+def die_with_parent(parent: int) -> None:
+    """Worker-process initializer: end this process once `parent` (the process that started
+    it) is gone (module docstring). A thread polls the parent pid, which changes when the
+    parent dies and the process is re-parented (also before this initializer ran: a parent
+    killed while the worker was still importing); os._exit ends the whole process, whatever
+    cell it is computing."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_WATCH_SECONDS)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="nnhw-parent-watch", daemon=True).start()
+
+
+@contextmanager
+def _dask_logs_silenced() -> Iterator[None]:
+    """Dask's loggers quiet while nnhw uses the client: a lost scheduler or a failed connection
+    is reported in one line by nnhw, not by dozens of lines of Dask tracebacks."""
+    names = [
+        "distributed",
+        *(n for n in logging.root.manager.loggerDict if n.startswith("distributed.")),
+    ]
+    loggers = [logging.getLogger(n) for n in names]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.CRITICAL + 1)
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, levels):
+            logger.setLevel(level)
+
+
+def _dask_connect(address: str) -> Any:
+    """A Client connected to the scheduler at `address` (NnhwError when none answers there)."""
+    # dask is an optional extra, imported only for --dask
+    from dask.distributed import Client
+
+    class _Client(Client):
+        def start(self, **kwargs: Any) -> None:
+            try:
+                super().start(**kwargs)
+            except BaseException:
+                _dask_close(self)  # else __del__ retries for 20 s and prints a traceback at exit
+                raise
+
+    try:
+        return _Client(address, timeout=DASK_CONNECT_TIMEOUT, set_as_default=False)
+    except Exception as exc:
+        raise NnhwError(
+            f"--dask {address}: cannot connect to a Dask scheduler there ({_describe(exc)})"
+        ) from None
+
+
+def _dask_close(client: Any) -> None:
+    """Close the client quickly, even when its scheduler is gone."""
+    with suppress(Exception):
+        client.close(timeout=2)
+    if client.status != "closed":
+        client.status = "closed"  # so that Client.__del__ does not try (and fail) again
+
+
+def _dask_workers(client: Any) -> int:
+    """How many workers the scheduler has now (ExecutorLost when it does not answer)."""
+    try:
+        return len(client.nthreads(callback_timeout=DASK_CONNECT_TIMEOUT))
+    except Exception as exc:
+        raise ExecutorLost(_describe(exc)) from None
+
+
 def _dask_outcomes(
     cell_fn: CellFn, tasks: Sequence[Task], address: str
 ) -> Generator[CellOutcome, None, None]:
     try:
         # dask is an optional extra, imported only for --dask
-        from dask.distributed import Client, as_completed
+        import dask.distributed  # noqa: F401
     except ImportError:
         raise NnhwError(DASK_MISSING) from None
-    try:
-        client = Client(address, timeout=DASK_CONNECT_TIMEOUT, set_as_default=False)
-    except Exception as exc:
-        raise NnhwError(
-            f"--dask {address}: cannot connect to a Dask scheduler there ({_describe(exc)})"
-        ) from None
-    token = uuid.uuid4().hex[:12]  # unique task keys, even on a scheduler shared by many runs
-    futures: list[Any] = []
-    try:
-        futures = [
-            client.submit(run_cell, cell_fn, i, p, s, pure=False, key=f"nnhw-cell-{i}-{token}")
-            for i, p, s in tasks
-        ]
-        index_of = {future.key: i for future, (i, _, _) in zip(futures, tasks)}
-        for future in as_completed(futures, loop=client.loop):
+    with _dask_logs_silenced():
+        client = _dask_connect(address)
+        futures: list[Any] = []
+        try:
             try:
-                yield future.result()
+                client.wait_for_workers(1, timeout=DASK_WORKER_TIMEOUT)
+            except TimeoutError:
+                raise NnhwError(
+                    f"--dask {address}: no Dask worker connected to the scheduler within "
+                    f"{DASK_WORKER_TIMEOUT:g} s"
+                ) from None
+            except Exception as exc:
+                raise NnhwError(f"--dask {address}: {_describe(exc)}") from None
+            token = uuid.uuid4().hex[:12]  # unique task keys, even on a shared scheduler
+            futures = [
+                client.submit(run_cell, cell_fn, i, p, s, pure=False, key=f"nnhw-cell-{i}-{token}")
+                for i, p, s in tasks
+            ]
+            try:
+                yield from _dask_results(client, futures, [i for i, _, _ in tasks])
+            except ExecutorLost as exc:
+                raise ExecutorLost(
+                    f"--dask {address}: the Dask cluster went away mid-sweep ({exc})"
+                ) from None
+        finally:
+            pending = [f for f in futures if not f.done()]
+            if pending and client.status == "running":
+                with suppress(Exception):
+                    client.cancel(pending)
+            _dask_close(client)
+
+
+def _dask_results(
+    client: Any, futures: list[Any], indices: list[int]
+) -> Generator[CellOutcome, None, None]:
+    """Outcomes as the futures finish; every second without one, a look at the cluster: a
+    lost scheduler, or no worker for DASK_WORKER_TIMEOUT seconds, raises ExecutorLost."""
+    # dask is an optional extra, imported only for --dask
+    from dask.distributed import as_completed
+
+    index_of = {future.key: index for future, index in zip(futures, indices)}
+    finished = as_completed(futures, loop=client.loop)
+    last_look = time.monotonic()
+    no_worker_since: float | None = None
+    while not finished.is_empty():
+        batch = finished.next_batch(block=False)
+        for future in batch:
+            try:
+                outcome = future.result()
+            except CancelledError:  # Dask cancels every future when it loses the scheduler
+                raise ExecutorLost("lost the connection to the scheduler") from None
             except Exception as exc:  # the worker died or the task could not run
                 index = index_of[future.key]
-                yield CellOutcome(index, error=_describe(exc), traceback=traceback.format_exc())
-    finally:
-        pending = [f for f in futures if not f.done()]
-        if pending:
-            client.cancel(pending)
-        client.close()
+                outcome = CellOutcome(index, error=_describe(exc), traceback=traceback.format_exc())
+            yield outcome
+        if batch:
+            continue
+        time.sleep(0.02)
+        if time.monotonic() - last_look < 1.0:
+            continue
+        last_look = time.monotonic()
+        if client.status != "running":
+            raise ExecutorLost("lost the connection to the scheduler")
+        if _dask_workers(client) > 0:
+            no_worker_since = None
+        elif no_worker_since is None:
+            no_worker_since = last_look
+        elif last_look - no_worker_since > DASK_WORKER_TIMEOUT:
+            raise ExecutorLost(f"no worker for {DASK_WORKER_TIMEOUT:g} s")

@@ -164,7 +164,6 @@ class RunDir:
             raise NnhwError(f"--out: too many runs named {base} in {out}")
         rd = cls(path)
         rd.acquire()  # before run.json says "running": the lock is what proves it
-        rd.start_clock()
         started = now_iso()
         info = {
             "id": rd.id,

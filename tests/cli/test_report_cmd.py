@@ -58,12 +58,17 @@ def test_bad_run_dirs(invoke, tmp_path: Path) -> None:
 
 
 def test_running_run_is_not_rebuilt(invoke, tmp_path: Path) -> None:
-    import os
+    from nnhw.experiments.runs.rundir import RunDir
 
     rd = execute("fake", fake.Config(), out=tmp_path, argv=["fake"]).rundir
-    rd.update(status="running", pid=os.getpid())  # alive: this process
+    owner = RunDir.open(rd.path)
+    owner.acquire()  # another owner works on the run (its lock is held)
+    owner.update(status="running")
     code, _, err = invoke("report", rd.path)
-    assert code == 2 and "is still running" in err
+    assert code == 2 and "is still running" in err and err.count("\n") == 1
+    owner.release()  # the owner died: the run is interrupted, and can be rebuilt
+    code, _, err = invoke("report", rd.path)
+    assert code == 0 and "the run is interrupted" in err
 
 
 def test_interrupted_sweep_report_points_to_resume(invoke, tmp_path: Path, monkeypatch) -> None:
