@@ -26,8 +26,14 @@ from nnhw.cli.common import (
 HELP_CHOICES = {
     "task": "regression, classification",
     "dataset": "sine, linear, moons, circles, xor, spiral, blobs",
-    "activation": "relu, leaky-relu, tanh, sigmoid, identity",
-    "init": "zero, normal, uniform, standard, xavier-uniform, xavier-normal, he-uniform, he-normal",
+    "activation": (
+        "relu, leaky-relu, tanh, sigmoid, identity, "
+        "gelu, gelu-tanh, silu, elu, selu, softplus, mish"
+    ),
+    "init": (
+        "zero, normal, uniform, standard, xavier-uniform, xavier-normal, he-uniform, he-normal, "
+        "lecun-normal"
+    ),
     "optimizer": "sgd, adam",
 }
 PRESET = "Default: the task preset's."
@@ -53,8 +59,8 @@ def compare_activations(
         option(
             "activations",
             "LIST",
-            f"Hidden activations to compare, comma-separated: {HELP_CHOICES['activation']}. "
-            "Default: relu,leaky-relu,tanh,sigmoid.",
+            f"Hidden activations to compare, comma-separated: {HELP_CHOICES['activation']}; "
+            "or all (every one but identity). Default: relu,leaky-relu,tanh,sigmoid.",
         ),
     ] = None,
     seeds: Annotated[
@@ -129,6 +135,10 @@ def compare_activations(
 
     One sweep cell per activation (and per depth with --depths); all seeds of a
     cell train as one ensemble. Measured: losses, test accuracy or R^2, epochs
+    elu_alpha: Annotated[
+        float | None,
+        option("elu-alpha", "ALPHA", "ELU's alpha (> 0): -alpha is its floor. Default: 1."),
+    ] = None,
     to a target loss, per-layer gradient norms and the first-to-last ratio, dead
     and saturated units, the range of the hidden outputs, forward+backward time
     (as a ratio to ReLU), and with --include-identity the linear net against
@@ -167,6 +177,7 @@ def compare_activations(
         "include_identity": include_identity,
         "negative_slope": negative_slope,
         "bias_shift": bias_shift,
+      nnhw compare-activations --activations all --workers 2
         "timing_repeats": timing_repeats,
         "seed": seed,
         "activations": None if activations is None else parse_list(activations, "--activations"),
@@ -175,3 +186,4 @@ def compare_activations(
     }
     cfg = resolve_config(ctx, COMMAND, Config, values, run.config)
     run_study(COMMAND, cfg, run)
+        "elu_alpha": elu_alpha,

@@ -28,8 +28,14 @@ from nnhw.core.errors import NnhwError
 HELP_CHOICES = {
     "task": "regression, classification",
     "dataset": "sine, linear, moons, circles, xor, spiral, blobs",
-    "activation": "relu, leaky-relu, tanh, sigmoid, identity",
-    "init": "zero, normal, uniform, standard, xavier-uniform, xavier-normal, he-uniform, he-normal",
+    "activation": (
+        "relu, leaky-relu, tanh, sigmoid, identity, "
+        "gelu, gelu-tanh, silu, elu, selu, softplus, mish"
+    ),
+    "init": (
+        "zero, normal, uniform, standard, xavier-uniform, xavier-normal, he-uniform, he-normal, "
+        "lecun-normal"
+    ),
     "loss": "mse, bce, softmax-cross-entropy",
     "optimizer": "sgd, adam",
     "reduction": "mean, sum",
@@ -139,6 +145,12 @@ def train(
         ),
     ] = None,
     dtype: Annotated[
+    elu_alpha: Annotated[
+        float | None,
+        option(
+            "elu_alpha", "ALPHA", "ELU's alpha (> 0): -alpha is its floor (elu only). Default: 1."
+        ),
+    ] = None,
         str | None,
         option(
             "dtype", "TYPE", f"Floating-point precision: {HELP_CHOICES['dtype']}. Default: float64."
@@ -177,8 +189,8 @@ def train(
         "output_activation": output_activation, "init": init, "loss": loss,
         "reduction": reduction, "optimizer": optimizer, "lr": lr, "momentum": momentum,
         "epochs": epochs, "batch_size": batch_size, "test_fraction": test_fraction,
-        "samples": samples, "noise": noise, "negative_slope": negative_slope, "dtype": dtype,
-        "seed": seed,
+        "samples": samples, "noise": noise, "negative_slope": negative_slope,
+        "elu_alpha": elu_alpha, "dtype": dtype, "seed": seed,
         "csv": None if csv is None else str(csv.expanduser().resolve()),
         "hidden": None if hidden is None else parse_list(hidden, "--hidden", cast=int),
     }  # fmt: skip
@@ -192,4 +204,9 @@ def train(
             f"{cfg.output_activation}"
         )
     prepare(cfg)  # a bad CSV or split is reported before any run directory exists
+    if elu_alpha is not None and "elu" not in (cfg.activation, cfg.output_activation):
+        raise NnhwError(
+            f"--elu-alpha applies to elu only (selu's alpha is fixed); the net uses "
+            f"{cfg.activation} and {cfg.output_activation}"
+        )
     run_study(COMMAND, cfg, run)

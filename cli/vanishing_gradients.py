@@ -20,6 +20,19 @@ from nnhw.cli.common import (
     sweep_command,
 )
 
+# The choices as the help shows them; each must equal its registry (tested): every activation,
+# and every initialiser but zero (experiments.vanishing_gradients.config.STUDY_INITS).
+HELP_CHOICES = {
+    "activation": (
+        "relu, leaky-relu, tanh, sigmoid, identity, "
+        "gelu, gelu-tanh, silu, elu, selu, softplus, mish"
+    ),
+    "init": (
+        "normal, uniform, standard, xavier-uniform, xavier-normal, he-uniform, he-normal, "
+        "lecun-normal"
+    ),
+}
+
 
 @sweep_command
 def vanishing_gradients(
@@ -38,8 +51,8 @@ def vanishing_gradients(
         option(
             "activations",
             "LIST",
-            "Hidden activations: relu, leaky-relu, tanh, sigmoid, identity. "
-            "Default: relu,leaky-relu,tanh,sigmoid.",
+            f"Hidden activations: {HELP_CHOICES['activation']}; or all (every one but "
+            "identity). Default: relu,leaky-relu,tanh,sigmoid.",
         ),
     ] = None,
     inits: Annotated[
@@ -47,8 +60,7 @@ def vanishing_gradients(
         option(
             "inits",
             "LIST",
-            "Initialisers: standard, normal, uniform, xavier-uniform, xavier-normal, he-uniform, "
-            "he-normal. Default: standard,xavier-normal,he-normal.",
+            f"Initialisers: {HELP_CHOICES['init']}. Default: standard,xavier-normal,he-normal.",
         ),
     ] = None,
     seeds: Annotated[
@@ -77,6 +89,15 @@ def vanishing_gradients(
         int | None,
         option("samples", "N", "Random nets (one input each) per dead-ReLU width. Default: 2000."),
     ] = None,
+    selfnorm_depth: Annotated[
+        int | None,
+        option(
+            "selfnorm_depth",
+            "N",
+            "Depth of the self-normalisation check (SELU, ELU, ReLU, tanh with LeCun-normal "
+            "weights: do mean 0 and variance 1 survive?). Default: 32.",
+        ),
+    ] = None,
     seed: SeedOption = None,
     *,
     run: RunOptions,
@@ -90,6 +111,10 @@ def vanishing_gradients(
     SGD run. Beside them, the per-layer factor variance propagation predicts,
     sqrt(n Var(W) E(f'(z)^2)) for the signal (about 1/4 for sigmoid with Xavier, 1 for
     ReLU with He), and the fitted factor (geometric mean of consecutive layer ratios).
+    The theory is computed for any activation by Gaussian quadrature: its fixed point
+    per init, and the critical init whose factor is 1 at the fixed point. A
+    self-normalisation check: SELU, ELU, ReLU and tanh with LeCun-normal weights to
+    --selfnorm-depth layers, mean and variance per layer against (0, 1) and the theory.
     Then dead ReLU in narrow nets: the fraction of inputs whose output is identically 0,
     against 1 - (1 - 2^-width)^depth.
 
@@ -100,6 +125,7 @@ def vanishing_gradients(
     Examples:
       nnhw vanishing-gradients
       nnhw vanishing-gradients --activations sigmoid,relu --inits xavier-normal,he-normal
+      nnhw vanishing-gradients --activations gelu,silu,elu,selu,softplus,mish
       nnhw vanishing-gradients --depths 2,8,32 --width 128 --seeds 10 --workers 2
       nnhw vanishing-gradients --config results/<run>/config.toml   # repeats a run exactly
     """
@@ -124,6 +150,7 @@ def vanishing_gradients(
         "lr": lr,
         "widths": ints(widths, "--widths"),
         "samples": samples,
+        "selfnorm_depth": selfnorm_depth,
         "seed": seed,
     }
     cfg = resolve_config(ctx, COMMAND, Config, values, run.config)

@@ -374,6 +374,20 @@ _FACTORIES: dict[str, Callable[[float, float], Activation]] = {
 
 ACTIVATION_NAMES: tuple[str, ...] = tuple(_FACTORIES)
 COURSE_ACTIVATIONS: tuple[str, ...] = ("relu", "leaky-relu", "tanh", "sigmoid", "identity")
+# what `--activations all` means: every activation with a non-linearity (identity is the linear
+# baseline, which compare-activations adds with --include-identity)
+NONLINEAR_ACTIVATIONS: tuple[str, ...] = tuple(n for n in ACTIVATION_NAMES if n != "identity")
+
+
+def expand_all(names: object) -> object:
+    """ "all" or ("all",) (any case) -> NONLINEAR_ACTIVATIONS; anything else is returned as it is
+    (and validated by the caller)."""
+    items = [names] if isinstance(names, str) else names
+    if isinstance(items, tuple | list) and [str(v).lower() for v in items] == ["all"]:
+        return NONLINEAR_ACTIVATIONS
+    return names
+
+
 DEFAULT_NEGATIVE_SLOPE = 0.01
 DEFAULT_ELU_ALPHA = 1.0
 

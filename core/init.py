@@ -10,6 +10,8 @@ as torch.nn.Linear does.
 - standard: U(+-1/sqrt(fan_in)) (Glorot & Bengio's "standard" init; PyTorch's Linear default).
 - xavier-uniform: U(+-sqrt(6/(fan_in+fan_out))).  - xavier-normal: N(0, 2/(fan_in+fan_out)).
 - he-uniform: U(+-sqrt(6/fan_in)).                 - he-normal: N(0, 2/fan_in).
+- lecun-normal: N(0, 1/fan_in) (LeCun et al. 1998; the init SELU's self-normalisation assumes,
+  Klambauer et al. 2017).
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ _SAMPLERS: dict[str, _Sampler] = {
     "xavier-normal": lambda rng, o, i, s: _normal(rng, o, i, np.sqrt(2 / (i + o))),
     "he-uniform": lambda rng, o, i, s: _uniform(rng, o, i, np.sqrt(6 / i)),
     "he-normal": lambda rng, o, i, s: _normal(rng, o, i, np.sqrt(2 / i)),
+    "lecun-normal": lambda rng, o, i, s: _normal(rng, o, i, np.sqrt(1 / i)),
 }
 INIT_NAMES: tuple[str, ...] = tuple(_SAMPLERS)
 

@@ -37,6 +37,7 @@ import pandas as pd
 from nnhw.core.data import make_dataset
 from nnhw.core.mlp import MLP
 from nnhw.core.optim import make_optimizer
+from nnhw.core.activations import DEFAULT_ELU_ALPHA
 from nnhw.core.train import History, fit, r2_score
 from nnhw.experiments.data.prepare import Prepared, output_count, split_and_standardise
 from nnhw.experiments.runs.executors import cell_threads
@@ -79,8 +80,14 @@ def build_model(params: dict[str, Any], n_in: int, n_out: int, rngs: list) -> ML
 
 
 # Relative cost of one hidden unit's activation forward and backward against one multiply-add,
-# for ordering the sweep (cell_cost); rough, measured on the default nets: exp-based ones cost more.
-_ACTIVATION_COST = {"relu": 4.0, "leaky-relu": 6.0, "tanh": 12.0, "sigmoid": 12.0, "identity": 2.0}
+# for ordering the sweep (cell_cost); rough, measured on the default nets: exp-based ones cost more
+# (the newer ones: 4 x their forward-backward time over ReLU's on a 5 x 32 x 64 array; GELU's
+# normal cdf is a degree-24 polynomial, core.normal).
+_ACTIVATION_COST = {
+    "relu": 4.0, "leaky-relu": 6.0, "tanh": 12.0, "sigmoid": 12.0, "identity": 2.0,
+    "gelu": 78.0, "gelu-tanh": 40.0, "silu": 32.0, "elu": 20.0, "selu": 18.0, "softplus": 22.0,
+    "mish": 33.0,
+}  # fmt: skip
 
 
 def cell_cost(params: dict[str, Any]) -> float:
@@ -114,6 +121,7 @@ def activation_cell(
         rngs=order_rngs,
         threads=cell_threads(),  # a large ensemble (--seeds) splits over the cores when serial
     )
+        elu_alpha=params.get("elu_alpha", DEFAULT_ELU_ALPHA),
     act = params["activation"]
     tables = {
         "history": history_table(history, act, prep.metric),

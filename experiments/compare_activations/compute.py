@@ -65,8 +65,11 @@ def cells(config: Config) -> list[dict[str, Any]]:
 def compute(config: Config, ctx: RunContext) -> dict[str, pd.DataFrame]:
     """The sweep, the timing, and the summaries (module docstring)."""
     tables: dict[str, pd.DataFrame] = {}
+    # ELU's alpha only in ELU's cells: the other cells (and their stored results) stay as they were
+    alpha = {"elu_alpha": config.elu_alpha}
     try:
         tables["points"] = summary.points_table(config)
+        | (alpha if a == "elu" else {})
         results = run_sweep(
             activation_cell, cells(config), ctx, config.seed, name="activations", cost=cell_cost
         )

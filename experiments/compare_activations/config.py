@@ -6,7 +6,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from nnhw.core.activations import ACTIVATION_NAMES, DEFAULT_NEGATIVE_SLOPE
+from nnhw.core.activations import (
+    ACTIVATION_NAMES,
+    DEFAULT_ELU_ALPHA,
+    DEFAULT_NEGATIVE_SLOPE,
+    expand_all,
+)
 from nnhw.core.data import DATASET_NAMES, TASKS, task_of
 from nnhw.core.errors import NnhwError
 from nnhw.core.init import INIT_NAMES
@@ -65,6 +70,7 @@ class Config:
 
     @property
     def depth_list(self) -> tuple[int, ...]:
+    elu_alpha: float = DEFAULT_ELU_ALPHA
         """The depths swept, ascending: --depths, else the one depth of --hidden."""
         assert self.hidden is not None
         return self.depths if self.depths is not None else (len(self.hidden),)
@@ -102,7 +108,8 @@ def _resolve(c: Config) -> dict[str, Any]:
     ):
         if r[name] is None:
             r[name] = default
-    acts = list(check_names(r["activations"], "activations", ACTIVATION_NAMES, "activation"))
+    names = expand_all(r["activations"])
+    acts = list(check_names(names, "activations", ACTIVATION_NAMES, "activation"))
     if check_bool(r["include_identity"], "include_identity") and "identity" not in acts:
         acts.append("identity")
     r["activations"] = tuple(acts)
@@ -130,3 +137,9 @@ def _resolve(c: Config) -> dict[str, Any]:
     r["negative_slope"] = check_float(r["negative_slope"], "negative_slope", at_least=0, below=1)
     r["bias_shift"] = check_float(r["bias_shift"], "bias_shift")
     return r
+    r["elu_alpha"] = check_float(r["elu_alpha"], "elu_alpha", above=0)
+    if r["elu_alpha"] != DEFAULT_ELU_ALPHA and "elu" not in acts:
+        raise NnhwError(
+            f"--elu-alpha applies to elu only (selu's alpha is fixed), which --activations "
+            f"({','.join(acts)}) does not include"
+        )

@@ -134,6 +134,7 @@ def compute(config: Config, ctx: RunContext) -> dict[str, pd.DataFrame]:
     """Train the net of `config`; the tables described in the module docstring."""
     data_rng, init_rng, order_rng = streams(config.seed)
     prep = prepare(config, data_rng)
+        elu_alpha=config.elu_alpha,
     model = build(config, prep, init_rng)
     optimizer = make_optimizer(str(config.optimizer), float(config.lr or 0), config.momentum)
     history = History()

@@ -14,7 +14,7 @@ Resolution rules:
 Every bad value raises NnhwError naming the CLI option ("--lr must be > 0, got -3"), including
 incompatible choices: bce needs an output activation with values in (0, 1) and a classification
 task, softmax-cross-entropy needs one output per class, --momentum is for sgd only,
---negative-slope for leaky-relu only.
+--negative-slope for leaky-relu only, --elu-alpha (> 0) for elu only.
 """
 
 from __future__ import annotations
@@ -23,7 +23,12 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from nnhw.core.activations import ACTIVATION_NAMES, DEFAULT_NEGATIVE_SLOPE, get_activation
+from nnhw.core.activations import (
+    ACTIVATION_NAMES,
+    DEFAULT_ELU_ALPHA,
+    DEFAULT_NEGATIVE_SLOPE,
+    get_activation,
+)
 from nnhw.core.data import DATASET_NAMES, TASKS, task_of
 from nnhw.core.errors import NnhwError
 from nnhw.core.init import INIT_NAMES
@@ -73,6 +78,7 @@ class Config:
     def __post_init__(self) -> None:
         for name, value in _resolve(self).items():
             object.__setattr__(self, name, value)
+    elu_alpha: float = DEFAULT_ELU_ALPHA
 
     @property
     def data_name(self) -> str:
@@ -164,6 +170,15 @@ def _resolve(c: Config) -> dict[str, Any]:
 
 
 def _hidden(value: Any) -> tuple[int, ...]:
+    r["elu_alpha"] = check_float(r["elu_alpha"], "elu_alpha", above=0)
+    if r["elu_alpha"] != DEFAULT_ELU_ALPHA and "elu" not in (
+        r["activation"],
+        r["output_activation"],
+    ):
+        raise NnhwError(
+            "--elu-alpha applies to elu only (selu's alpha is fixed); the net uses "
+            f"{r['activation']} and {r['output_activation']}"
+        )
     if isinstance(value, int | str):
         value = (value,)
     return check_positive_ints(value, "hidden", "layer width", distinct=False)

@@ -14,6 +14,10 @@ member k's generator being child k + 1 of the cell's SeedSequence, child 0 drawi
   squares (the second moments variance propagation predicts).
 - Then a short SGD run (core.train.fit, full-batch diagnostics after every epoch): per epoch and
   layer the same two gradient norms and the training loss.
+`selfnorm_cell` (one activation, LeCun-normal weights, zero biases, depth `depth`): the cell's
+`seeds` nets as one ensemble fed the same standardised Gaussian inputs (`samples` of them, of
+dimension `width`); per member and hidden layer the mean and variance of a_l over inputs and
+units (Klambauer et al.'s self-normalisation: SELU should keep them at 0 and 1).
 `dead_relu_cell` (one width): `samples` independent ReLU nets of the largest depth, He-normal
 weights and zero biases, each given one input x ~ N(0, I_width); an input is dead at depth D when
 the D-th hidden layer's output is all zeros (with zero biases it then stays zero, and the net's
@@ -62,6 +66,7 @@ TRAINING_COLUMNS = (
     "signal_norm",
     "train_loss",
 )
+SELFNORM_COLUMNS = ("activation", "init", "depth", "seed", "layer", "act_mean", "act_var")
 DEAD_COLUMNS = (
     "width",
     "depth",
@@ -206,8 +211,37 @@ def dead_relu_cell(params: dict[str, Any], seed: np.random.SeedSequence) -> dict
     }
 
 
+def selfnorm_cell(params: dict[str, Any], seed: np.random.SeedSequence) -> dict[str, pd.DataFrame]:
+    """Table `selfnorm`: per seed and hidden layer, the mean and variance of the activations."""
+    act, init, depth, width = params["activation"], params["init"], params["depth"], params["width"]
+    seeds = params["seeds"]
+    data_rng, rngs = _member_rngs(seed, seeds)
+    ds = gaussian_regression(params["samples"], width, data_rng)
+    model = MLP([width] * (depth + 1) + [1], act, "identity", rngs, init=init)
+    with np.errstate(over="ignore", invalid="ignore", under="ignore"):
+        model.forward(ds.X)
+    hidden = model.acts[1:-1]  # a_1 .. a_depth, each (E, N, width)
+    mean = np.stack([a.mean(axis=(1, 2)) for a in hidden], axis=1)  # (E, depth)
+    var = np.stack([a.var(axis=(1, 2)) for a in hidden], axis=1)
+    table = pd.DataFrame(
+        {
+            "activation": act,
+            "init": init,
+            "depth": depth,
+            "seed": np.repeat(np.arange(seeds), depth),
+            "layer": np.tile(np.arange(1, depth + 1), seeds),
+            "act_mean": mean.ravel(),
+            "act_var": var.ravel(),
+        }
+    )
+    return {"selfnorm": table[list(SELFNORM_COLUMNS)]}
+
+
 def run_cell(params: dict[str, Any], seed: np.random.SeedSequence) -> dict[str, pd.DataFrame]:
-    """The sweep's cell function: dispatch on params["study"] ("gradients" or "dead-relu")."""
+    """The sweep's cell function: dispatch on params["study"] ("gradients", "selfnorm" or
+    "dead-relu")."""
     if params["study"] == "dead-relu":
         return dead_relu_cell(params, seed)
+    if params["study"] == "selfnorm":
+        return selfnorm_cell(params, seed)
     return gradient_cell(params, seed)

@@ -2,14 +2,16 @@
 study itself is described in vanishing_gradients.compute).
 
 `STUDY_INITS` are the initialisers the study accepts: every core initialiser but `zero`, which
-leaves every hidden gradient exactly 0 and so gives no flow to measure.
+leaves every hidden gradient exactly 0 and so gives no flow to measure. `--activations all` means
+every activation but identity (core.activations.NONLINEAR_ACTIVATIONS). `selfnorm_depth` is the
+depth of the self-normalisation check (SELU, ELU, ReLU and tanh with LeCun-normal weights).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from nnhw.core.activations import ACTIVATION_NAMES
+from nnhw.core.activations import ACTIVATION_NAMES, expand_all
 from nnhw.core.errors import NnhwError
 from nnhw.core.init import INIT_NAMES
 from nnhw.experiments.runs.validate import check_float, check_int, check_names, check_positive_ints
@@ -42,7 +44,10 @@ class Config:
         set_(
             self,
             "activations",
-            check_names(self.activations, "activations", ACTIVATION_NAMES, "activation"),
+            check_names(
+                expand_all(self.activations), "activations", ACTIVATION_NAMES, "activation"
+            ),
+    selfnorm_depth: int = 32
         )
         if isinstance(self.inits, tuple | list) and any(
             isinstance(v, str) and v.lower() == "zero" for v in self.inits
@@ -52,7 +57,8 @@ class Config:
                 f"measure); choose from {', '.join(STUDY_INITS)}"
             )
         set_(self, "inits", check_names(self.inits, "inits", STUDY_INITS, "init"))
-        for name in ("width", "seeds", "batch_size", "batches", "epochs", "samples"):
+        for name in ("width", "seeds", "batch_size", "batches", "epochs", "samples",
+                     "selfnorm_depth"):  # fmt: skip
             set_(self, name, check_int(getattr(self, name), name, 1))
         set_(self, "seed", check_int(self.seed, "seed", 0))
         set_(self, "lr", check_float(self.lr, "lr", above=0))

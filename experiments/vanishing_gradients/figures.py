@@ -15,7 +15,8 @@ present.
 - factor_curve: the mean-field theory for every activation studied: the signal's per-layer factor
   at the fixed point against n Var(W) (zero biases), one line per activation, 1 marked (the
   critical point, where a line crosses it continuously), the studied inits as vertical lines and
-  the measured factors at the deepest depth as points on them.
+  the measured factors at the deepest depth as points on them, beside the theory's at that depth
+  (the deep-net limit and a finite depth differ where the variance is still moving).
 - selfnorm: the self-normalisation check: mean and variance of each hidden layer's activations
   (median over seeds and interquartile band) for SELU, ELU, ReLU and tanh with LeCun-normal
   weights, the theory dashed, the targets 0 and 1 dotted.
@@ -263,25 +264,36 @@ def factor_curve_figure(tables: Tables) -> Figure:
     acts = _order(curve["activation"])
     for act in acts:
         g = curve[curve["activation"] == act].sort_values("sigma_w2")
-        ax.plot(g["sigma_w2"], g["factor_star"], color=color_for(act), ls=linestyle_for(act),
-                lw=1.4, label=act)  # fmt: skip
+        # a gap where the iterates switch from collapsing to diverging: the factor jumps there
+        y = g["factor_star"].to_numpy(dtype=float).copy()
+        kinds = g["kind"].to_numpy()
+        jump = np.nonzero((kinds[1:] != kinds[:-1]) & (kinds[1:] != "fixed point")
+                          & (kinds[:-1] != "fixed point"))[0]  # fmt: skip
+        x = g["sigma_w2"].to_numpy(dtype=float)
+        x, y = np.insert(x, jump + 1, np.nan), np.insert(y, jump + 1, np.nan)
+        ax.plot(x, y, color=color_for(act), ls=linestyle_for(act), lw=1.4, label=act)
     ax.axhline(1.0, color="black", lw=0.8, ls=":")
     fixed, cases = tables.get("fixed_points"), tables.get("vanishing")
     if fixed is not None and len(fixed):
-        top = float(curve["factor_star"].replace(np.inf, np.nan).max())
-        for init, s_w2 in fixed.groupby("init", sort=False)["sigma_w2"].first().items():
+        names = fixed.groupby("init", sort=False)["sigma_w2"].first()
+        for s_w2, inits in names.groupby(names.round(12), sort=False):  # one label per position
             ax.axvline(s_w2, color="0.6", lw=0.8, ls="--")
-            ax.annotate(str(init), (s_w2, top), rotation=90, va="top", ha="right", fontsize=8,
-                        color="0.35")  # fmt: skip
+            ax.annotate(" / ".join(map(str, inits.index)), (s_w2, 0.02), rotation=90,
+                        va="bottom", ha="right", fontsize=8, color="0.35",
+                        xycoords=ax.get_xaxis_transform())  # fmt: skip
         if cases is not None and len(cases):
             at = cases.merge(fixed[["activation", "init", "sigma_w2"]], on=["activation", "init"])
             for r in at.itertuples():
                 color = color_for(str(r.activation))
                 ax.scatter([r.sigma_w2], [r.fitted_factor], color=color, marker="o", s=28,
                            edgecolors="black", linewidths=0.5, zorder=3)  # fmt: skip
+                ax.scatter([r.sigma_w2], [r.predicted_factor], facecolors="none", marker="D",
+                           s=30, edgecolors=color, linewidths=1.0, zorder=3)  # fmt: skip
             depth = int(cases["depth"].max())
             ax.scatter([], [], color="0.5", marker="o", edgecolors="black", linewidths=0.5,
                        label=f"measured, depth {depth}")  # fmt: skip
+            ax.scatter([], [], facecolors="none", marker="D", edgecolors="0.3",
+                       label=f"theory, depth {depth}")  # fmt: skip
     ax.set_xscale("log")
     ax.set_yscale("log")
     ticks = [0.1, 0.2, 0.5, 1, 2, 5, 10]
@@ -305,8 +317,8 @@ def selfnorm_figure(tables: Tables) -> Figure:
         layers = np.sort(g["layer"].unique())
         for ax, column in ((ax_m, "act_mean"), (ax_v, "act_var")):
             values = g.pivot_table(index="layer", columns="seed", values=column).reindex(layers)
-            median_band(ax, layers, values.to_numpy(), color=color_for(act), label=act, lw=1.4,
-                        ls=linestyle_for(act))  # fmt: skip
+            # solid for every activation here: dashed is the theory's
+            median_band(ax, layers, values.to_numpy(), color=color_for(act), label=act, lw=1.4)
             if theory is not None:
                 t = theory[theory["activation"] == act].sort_values("layer")
                 column_t = "predicted_mean" if column == "act_mean" else "predicted_var"

@@ -25,10 +25,21 @@ to 1 with depth as its variance shrinks) and ReLU with He (1).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
-from nnhw.experiments.vanishing_gradients.theory import geometric_factor, propagate
+from nnhw.experiments.reporting.uncertainty import ABOVE, BELOW, Decision, decide, interval
+from nnhw.experiments.vanishing_gradients.theory import (
+    bias_variance,
+    critical_sigma_w2,
+    fixed_point,
+    geometric_factor,
+    inits_with,
+    propagate,
+    weight_variance,
+)
 
 KEYS = ["activation", "init", "depth"]
 QUANTITIES: dict[str, tuple[str, str, str]] = {
@@ -58,6 +69,25 @@ THEORY_COLUMNS = [
     "predicted_weight_grad",
 ]
 VANISHING_FACTOR = 0.8
+FIXED_POINT_COLUMNS = [
+    "activation", "init", "sigma_w2", "sigma_b2", "q1", "kind", "q_star", "chi_star",
+    "factor_star", "act_mean_star", "act_var_star",
+]  # fmt: skip
+CURVE_COLUMNS = ["activation", "sigma_w2", "kind", "q_star", "chi_star", "factor_star"]
+CURVE_SIGMA_W2 = tuple(float(v) for v in np.geomspace(0.1, 10.0, 61))
+CRITICAL_COLUMNS = ["activation", "critical_sigma_w2", "kind", "q_star", "chi_star", "inits"]
+# The self-normalisation check (Klambauer et al. 2017): SELU against three others, all with the
+# init SELU's claim assumes.
+SELFNORM_ACTIVATIONS = ("selu", "elu", "relu", "tanh")
+SELFNORM_INIT = "lecun-normal"
+# "Keeps mean 0 and variance 1" at the deepest layer, per net: |mean| below MEAN_CUTOFF (a tenth
+# of the target std) and the variance within a factor VAR_FACTOR of 1 (|ln var| < ln 1.25).
+# A width-64 SELU net's own variance at depth 32 spreads about 0.8 to 1.2 over seeds (finite
+# width); ReLU's falls by 2^-31 and tanh's and ELU's towards 0, so the band separates them.
+MEAN_CUTOFF = 0.1
+VAR_FACTOR = 1.25
+SELFNORM_THEORY_COLUMNS = ["activation", "init", "depth", "layer", "predicted_mean",
+                           "predicted_var"]  # fmt: skip
 
 
 def theory_table(
@@ -224,3 +254,143 @@ def claim_verdict(
     if not holds:
         return "refuted", ()
     return f"holds only when the init is {' or '.join(holds)}", tuple(holds)
+
+
+def fixed_point_table(
+    activations: tuple[str, ...], inits: tuple[str, ...], width: int
+) -> pd.DataFrame:
+    """Per activation x init: where the variance map leads (theory.fixed_point) for square
+    hidden layers of `width` fed standardised inputs: sigma_w2 = n Var(W), sigma_b2 = Var(b),
+    q1, kind (fixed point, collapses to 0, diverges), q_star, chi_star (the gradient variance's
+    per-layer factor there), factor_star = sqrt(chi_star) (the signal norm's, as the study's
+    factors), act_mean_star and act_var_star (of the activations at q_star)."""
+    rows = []
+    for act in activations:
+        for init in inits:
+            s_w2 = width * weight_variance(init, width, width)
+            s_b2 = bias_variance(init, width)
+            fp = fixed_point(act, s_w2, s_b2)
+            rows.append((act, init, s_w2, s_b2, s_w2 + s_b2, fp.kind, fp.q, fp.chi,
+                         fp.chi**0.5, fp.mean, fp.var))  # fmt: skip
+    return pd.DataFrame(rows, columns=FIXED_POINT_COLUMNS)
+
+
+def critical_table(activations: tuple[str, ...], width: int) -> pd.DataFrame:
+    """Per activation: the critical weight variance sigma_w^2 = n Var(W) with zero biases
+    (theory.critical_sigma_w2: chi = 1 at the fixed point; NaN when none), where the map leads
+    there, and the initialisers of core.init that give it on a square layer of `width`."""
+    rows = []
+    for act in activations:
+        s = critical_sigma_w2(act)
+        if np.isnan(s):
+            rows.append((act, s, "none", np.nan, np.nan, ""))
+            continue
+        fp = fixed_point(act, s)
+        rows.append((act, s, fp.kind, fp.q, fp.chi, ", ".join(inits_with(s, width))))
+    return pd.DataFrame(rows, columns=CRITICAL_COLUMNS)
+
+
+def factor_curve(activations: tuple[str, ...]) -> pd.DataFrame:
+    """Per activation and sigma_w^2 = n Var(W) in CURVE_SIGMA_W2 (zero biases): where the
+    variance map leads and the signal's per-layer factor sqrt(chi) there (the critical figure)."""
+    rows = []
+    for act in activations:
+        for s_w2 in CURVE_SIGMA_W2:
+            fp = fixed_point(act, s_w2)
+            rows.append((act, s_w2, fp.kind, fp.q, fp.chi, fp.chi**0.5))
+    return pd.DataFrame(rows, columns=CURVE_COLUMNS)
+
+
+def selfnorm_theory(depth: int, width: int) -> pd.DataFrame:
+    """Predicted mean and variance of every hidden layer's activations for SELFNORM_ACTIVATIONS
+    with SELFNORM_INIT (theory.propagate on standardised inputs of dimension `width`)."""
+    rows = []
+    for act in SELFNORM_ACTIVATIONS:
+        p = propagate(act, SELFNORM_INIT, depth, width, width)
+        for l in range(depth):
+            rows.append((act, SELFNORM_INIT, depth, l + 1, float(p.act_mean[l]),
+                         float(p.act_std[l]) ** 2))  # fmt: skip
+    return pd.DataFrame(rows, columns=SELFNORM_THEORY_COLUMNS)
+
+
+def selfnorm_drift(selfnorm: pd.DataFrame) -> pd.DataFrame:
+    """Per activation and seed, how far the activations drift from mean 0, variance 1: at the
+    deepest layer (`last_mean`, `last_var`, `last_log_var` = |ln var|) and at worst over the
+    layers (`worst_abs_mean`, `worst_log_var` = max |ln var|)."""
+    rows = []
+    for (act, init, seed), g in selfnorm.groupby(["activation", "init", "seed"], sort=False):
+        g = g.sort_values("layer")
+        last = g.iloc[-1]
+        with np.errstate(divide="ignore"):
+            log_var = np.abs(np.log(g["act_var"].to_numpy(dtype=float)))
+        rows.append({
+            "activation": act, "init": init, "seed": int(seed), "depth": int(last["layer"]),
+            "last_mean": float(last["act_mean"]), "last_var": float(last["act_var"]),
+            "last_log_var": float(log_var[-1]),
+            "worst_abs_mean": float(np.abs(g["act_mean"]).max()),
+            "worst_log_var": float(log_var.max()),
+        })  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+@dataclass(frozen=True)
+class SelfNormDecision:
+    """Does one activation keep (0, 1) at the deepest layer? Cut-off tests over seeds on |mean|
+    (against MEAN_CUTOFF) and |ln var| (against ln VAR_FACTOR): `outcome` is "keeps (0, 1)" when
+    both 95% intervals lie below their cut-offs, "drifts" when either lies above, else
+    "inconclusive"; `within` counts the seeds inside both cut-offs on their own."""
+
+    mean: Decision
+    var: Decision
+    within: int
+    seeds: int
+
+    @property
+    def outcome(self) -> str:
+        outcomes = (self.mean.outcome, self.var.outcome)
+        if all(o == BELOW for o in outcomes):
+            return "keeps (0, 1)"
+        if ABOVE in outcomes:
+            return "drifts"
+        return "inconclusive"
+
+
+def selfnorm_decision(drift: pd.DataFrame, activation: str) -> SelfNormDecision:
+    """The cut-off tests of SelfNormDecision on one activation's rows of `selfnorm_drift`."""
+    d = drift[drift["activation"] == activation]
+    mean = decide(np.abs(d["last_mean"].to_numpy(dtype=float)), MEAN_CUTOFF)
+    var = decide(d["last_log_var"].to_numpy(dtype=float), float(np.log(VAR_FACTOR)))
+    inside = (np.abs(d["last_mean"]) < MEAN_CUTOFF) & (d["last_log_var"] < np.log(VAR_FACTOR))
+    return SelfNormDecision(mean, var, int(inside.sum()), len(d))
+
+
+def selfnorm_summary(selfnorm: pd.DataFrame, theory: pd.DataFrame, width: int) -> pd.DataFrame:
+    """Per activation of the self-normalisation check, at its deepest layer: the mean over seeds
+    of the activations' mean (mean, mean_low, mean_high: 95% t interval) and the geometric mean of
+    their variance (var, var_low, var_high), the worst |mean| and variance factor max(var, 1/var)
+    over every layer and seed, the theory's mean and variance at that layer, the fixed point the
+    variance map reaches (kind, q_star; mean_star, var_star of the activations there), and the
+    cut-off tests (selfnorm_decision): outcome, within (seeds inside both cut-offs), seeds."""
+    drift = selfnorm_drift(selfnorm)
+    rows = []
+    for act, g in drift.groupby("activation", sort=False):
+        init = str(g["init"].iloc[0])
+        m = interval(g["last_mean"])
+        v = interval(g["last_var"], log=True)
+        depth = int(g["depth"].max())
+        t = theory[(theory["activation"] == act) & (theory["layer"] == depth)]
+        s_w2 = width * weight_variance(init, width, width)
+        fp = fixed_point(str(act), s_w2, bias_variance(init, width))
+        dec = selfnorm_decision(drift, str(act))
+        rows.append({
+            "activation": act, "init": init, "depth": depth, "seeds": len(g),
+            "mean": m.value, "mean_low": m.low, "mean_high": m.high,
+            "var": v.value, "var_low": v.low, "var_high": v.high,
+            "worst_abs_mean": float(g["worst_abs_mean"].max()),
+            "worst_var_factor": float(np.exp(g["worst_log_var"].max())),
+            "predicted_mean": float(t["predicted_mean"].iloc[0]) if len(t) else np.nan,
+            "predicted_var": float(t["predicted_var"].iloc[0]) if len(t) else np.nan,
+            "kind": fp.kind, "q_star": fp.q, "mean_star": fp.mean, "var_star": fp.var,
+            "outcome": dec.outcome, "within": dec.within,
+        })  # fmt: skip
+    return pd.DataFrame(rows)

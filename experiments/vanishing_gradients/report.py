@@ -18,17 +18,24 @@ n Var(W) E[f'(z_l)^2] Var(dz_{l+1}). So the norm of the back-propagated signal c
 sqrt(n Var(W) E[f'(z)^2]) per layer towards the input: about 1/4 for sigmoid with Xavier
 (n Var(W) = 1, f' <= 1/4), exactly 1 for ReLU with He (n Var(W) = 2, E[f'^2] = 1/2), and
 sqrt(1/2) for ReLU with Xavier, whose activations also lose half their variance per layer. The
-expectations are exact for ReLU-type activations and Gauss-Hermite quadrature for sigmoid and
-tanh, evaluated layer by layer at the predicted q_l; the fitted factor is the geometric mean of
-consecutive layer ratios over the hidden layers, and the predicted factor the same mean of the
-predicted ratios."""
+expectations are computed for any activation by Gaussian quadrature (composite Gauss-Legendre on
+each half-line, split at the kinks at 0; within 2e-11 of 25-digit integration), evaluated layer
+by layer at the predicted q_l; the fitted factor is the geometric mean of consecutive layer
+ratios over the hidden layers, and the predicted factor the same mean of the predicted ratios.
+Deep in the net q_l settles at a fixed point q* = n Var(W) E[f(z)^2] + Var(b) (Poole et al. 2016),
+or collapses to 0, or grows without bound; chi* = n Var(W) E[f'(z)^2] at q* is the gradient
+variance's per-layer factor there, and the initialisation with chi* = 1 is critical (Schoenholz
+et al. 2017): n Var(W) = 2 for ReLU (He), 1 for tanh (LeCun, or Xavier on square layers)."""
 
 DATA_TEXT = """\
 tables/layers.csv: one row per activation x init x depth x layer x seed at initialisation
 (weight_grad_norm, signal_norm, preact_std, act_std; RMS over batches). tables/training.csv: the
 same gradient norms and the loss per epoch of the short training run. tables/theory.csv: the
-predicted per-layer values. Inputs are standardised Gaussian vectors of the net's width with a
-linear teacher as target (MSE); every hidden layer is a square map."""
+predicted per-layer values; fixed_points.csv, critical.csv, factor_curve.csv: the mean-field
+theory. tables/selfnorm.csv: the mean and variance of every hidden layer's activations per net of
+the self-normalisation check; selfnorm_theory.csv its predictions. Inputs are standardised
+Gaussian vectors of the net's width with a linear teacher as target (MSE); every hidden layer is
+a square map."""
 
 
 # 144 rows: the page shows the deepest depth's weight-gradient and activation rows (the
@@ -90,6 +97,53 @@ def report(tables: Tables, config: Any) -> Report:
                 (
                     "training_heatmap",
                     "log10 weight-gradient norm, layer x epoch, at the deepest depth.",
+                )
+            ],
+        ),
+        Section(
+            "Mean-field theory for any activation: fixed points and critical initialisation",
+            "Where the pre-activations' variance goes from the first layer on, the gradient's "
+            "per-layer factor there, and the weight variance that makes it 1.",
+            tables=[
+                (
+                    "critical",
+                    "Per activation: the critical n Var(W) (zero biases; empty where none), where "
+                    "the variance goes there, and the initialisers that give it.",
+                ),
+                (
+                    "fixed_points",
+                    "Per activation and init: sigma_w2 = n Var(W), sigma_b2 = Var(b), the fixed "
+                    "point q_star (0: collapses; inf: diverges), chi_star and factor_star = "
+                    "sqrt(chi_star), the activations' mean and variance there.",
+                ),
+            ],
+            figures=[
+                (
+                    "factor_curve",
+                    "The signal's per-layer factor at the fixed point against n Var(W), one line "
+                    "per activation (1 = critical); the inits studied as vertical lines, with the "
+                    "measured (filled) and predicted (open) factors at the deepest depth.",
+                )
+            ],
+        ),
+        Section(
+            "Self-normalisation: SELU against ELU, ReLU and tanh",
+            "Klambauer et al. 2017: with LeCun-normal weights SELU's activations keep mean 0 "
+            "and variance 1 through deep nets. Mean and variance of every hidden layer's "
+            "activations over inputs and units, per net, against the theory.",
+            tables=[
+                (
+                    "selfnorm_summary",
+                    "At the deepest layer: the mean (95% CI over seeds) and the geometric-mean "
+                    "variance (95% CI), the worst |mean| and variance factor over the layers, the "
+                    "theory and its fixed point, and the cut-off test (outcome, seeds within).",
+                )
+            ],
+            figures=[
+                (
+                    "selfnorm",
+                    "Mean and variance of a_l against the layer: median over seeds with the "
+                    "interquartile band, theory dashed, targets dotted.",
                 )
             ],
         ),

@@ -58,6 +58,10 @@ def plain(*args: str):
 SMALL = ["--epochs", "2"]
 CASES = {
     "unknown activation": (plain("--activation", "swish"), "--activation"),
+    "unknown activation names the choices": (
+        plain("--activation", "swish"),
+        "identity, gelu, gelu-tanh, silu, elu, selu, softplus, mish",
+    ),
     "unknown init": (plain("--init", "orthogonal"), "--init"),
     "unknown loss": (plain("--loss", "hinge"), "--loss"),
     "unknown optimizer": (plain("--optimizer", "rmsprop"), "--optimizer"),
@@ -119,6 +123,8 @@ CASES = {
     "momentum with adam": (plain("--optimizer", "adam", "--momentum", "0.9"), "--momentum"),
     "momentum zero with adam": (plain("--optimizer", "adam", "--momentum", "0"), "--momentum"),
     "negative slope with relu": (plain("--negative-slope", "0.2"), "--negative-slope"),
+    "elu alpha with relu": (plain("--elu-alpha", "0.5"), "--elu-alpha applies to elu only"),
+    "elu alpha zero": (plain("--activation", "elu", "--elu-alpha", "0"), "--elu-alpha must be > 0"),
     "dataset of the other task": (plain("--task", "regression", "--dataset", "moons"), "--dataset"),
     "dataset and csv": (plain("--dataset", "sine", "--csv", "d.csv", "--target", "y"), "--csv"),
 }

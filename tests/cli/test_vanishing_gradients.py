@@ -64,7 +64,7 @@ def test_config_file_reproduces_the_run(invoke: Invoke, tiny_run: Path, tmp_path
     assert code == 0, err
     (again,) = tmp_path.iterdir()
     tables = sorted((tiny_run / "tables").glob("*.csv"))
-    assert len(tables) == 6
+    assert len(tables) == 12  # experiments.vanishing_gradients.compute.TABLES
     for table in tables:
         assert (again / "tables" / table.name).read_bytes() == table.read_bytes(), table.name
 
@@ -84,6 +84,9 @@ def test_resume_with_other_settings_is_refused(invoke: Invoke, tiny_run: Path) -
         (["--inits", "glorot"], "--inits"),
         (["--inits", "zero"], "--inits"),
         (["--activations", "swish"], "--activations"),
+        (["--activations", "swish"], "gelu, gelu-tanh, silu, elu, selu, softplus, mish"),
+        (["--selfnorm-depth", "0"], "--selfnorm-depth"),
+        (["--inits", "lecun"], "lecun-normal"),
         (["--width", "0"], "--width"),
         (["--widths", "0,2"], "--widths"),
         (["--seeds", "0"], "--seeds"),
@@ -112,3 +115,16 @@ def test_help_lists_the_options(invoke: Invoke) -> None:
                    "--dask", "--resume", "--keep-going", "--out", "--seed", "--config",
                    "--quiet", "--json"):  # fmt: skip
         assert option in out, option
+
+
+def test_help_lists_the_registries(invoke: Invoke) -> None:
+    """The help's choices are the registries' (every activation; every init but zero), and
+    --help does not need NumPy to list them."""
+    from nnhw.cli.vanishing_gradients import HELP_CHOICES
+    from nnhw.core.activations import ACTIVATION_NAMES
+    from nnhw.experiments.vanishing_gradients.config import STUDY_INITS
+
+    assert HELP_CHOICES["activation"] == ", ".join(ACTIVATION_NAMES)
+    assert HELP_CHOICES["init"] == ", ".join(STUDY_INITS)
+    code, out, _ = invoke("vanishing-gradients", "--help")
+    assert code == 0 and "mish" in out and "lecun-normal" in out and "--selfnorm-depth" in out

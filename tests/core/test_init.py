@@ -24,6 +24,7 @@ def _expected(name: str, scale: float | None) -> tuple[str, float]:
         "xavier-normal": ("normal", np.sqrt(2 / (FAN_IN + FAN_OUT))),
         "he-uniform": ("uniform", np.sqrt(6 / FAN_IN)),
         "he-normal": ("normal", np.sqrt(2 / FAN_IN)),
+        "lecun-normal": ("normal", np.sqrt(1 / FAN_IN)),
     }[name]
 
 

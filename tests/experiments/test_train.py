@@ -98,6 +98,9 @@ def test_resolution_rules():
         ({"optimizer": "adam", "momentum": 0.9}, "--momentum"),
         ({"optimizer": "sgd", "momentum": 1.5}, "--momentum"),
         ({"activation": "relu", "negative_slope": 0.2}, "--negative-slope"),
+        ({"activation": "selu", "elu_alpha": 0.5}, "--elu-alpha applies to elu only"),
+        ({"activation": "elu", "elu_alpha": -1.0}, "--elu-alpha"),
+        ({"activation": "elu", "elu_alpha": float("inf")}, "--elu-alpha"),
         ({"task": "regression", "dataset": "moons"}, "--dataset"),
         ({"task": "classification", "loss": "bce", "output_activation": "tanh"}, "--loss bce"),
         ({"task": "regression", "loss": "bce"}, "--loss bce"),
@@ -179,6 +182,7 @@ def test_same_seed_same_tables_and_streams_are_independent():
     [
         ({"optimizer": "sgd", "lr": 0.1}, {"momentum": 0.9}),
         ({"activation": "leaky-relu"}, {"negative_slope": 0.3}),
+        ({"activation": "elu"}, {"elu_alpha": 0.3}),
         ({}, {"reduction": "sum"}),
         ({}, {"dtype": "float32"}),
         ({}, {"batch_size": 7}),

@@ -113,7 +113,11 @@ def test_dead_relu_matches_formula_within_monte_carlo_error(tiny) -> None:
 
 def test_tables_have_documented_columns(tiny) -> None:
     config, t = tiny
-    assert list(t) == ["layers", "training", "theory", "summary", "vanishing", "dead_relu"]
+    assert list(t) == list(vg.TABLES)
+    assert list(t["fixed_points"].columns) == gf.FIXED_POINT_COLUMNS
+    assert list(t["critical"].columns) == gf.CRITICAL_COLUMNS
+    assert list(t["factor_curve"].columns) == gf.CURVE_COLUMNS
+    assert list(t["selfnorm"].columns) == [*cells.SELFNORM_COLUMNS, "cell"]
     assert list(t["layers"].columns) == [*cells.LAYER_COLUMNS, "cell"]
     assert list(t["training"].columns) == [*cells.TRAINING_COLUMNS, "cell"]
     assert list(t["dead_relu"].columns) == [*cells.DEAD_COLUMNS, "cell"]
@@ -194,6 +198,7 @@ def test_claim_verdict_follows_the_data() -> None:
         ("inits", ("zero",), "--inits"),
         ("activations", ("swish",), "--activations"),
         ("lr", 0.0, "--lr"),
+        ("selfnorm_depth", 0, "--selfnorm-depth"),
         ("lr", float("nan"), "--lr"),
         ("widths", (2, 2), "--widths"),
         ("samples", 0, "--samples"),
@@ -238,7 +243,8 @@ def test_figures_from_tables(tiny) -> None:
     config, t = tiny
     figs = load("vanishing-gradients").figures(t, config)
     assert set(figs) == {"signal_by_layer", "weight_grad_by_layer", "act_std_by_layer",
-                         "fitted_vs_predicted", "training_heatmap", "dead_relu"}  # fmt: skip
+                         "fitted_vs_predicted", "training_heatmap", "dead_relu", "factor_curve",
+                         "selfnorm"}  # fmt: skip
     sigmoid_ax = figs["signal_by_layer"].axes[len(config.inits)]  # first sigmoid panel
     assert sigmoid_ax.get_yscale() == "log"
     from nnhw.experiments.reporting.plotting import close_figure
@@ -254,4 +260,6 @@ def test_ctrl_c_hands_over_theory(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(vg, "run_sweep", interrupted)
     with pytest.raises(Interrupted) as exc:
         vg.compute(Config(**TINY), RunContext())
-    assert list(exc.value.tables) == ["theory"]
+    assert list(exc.value.tables) == [
+        "theory", "fixed_points", "critical", "factor_curve", "selfnorm_theory"
+    ]  # the theory needs no measurement  # fmt: skip
