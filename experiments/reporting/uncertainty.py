@@ -12,6 +12,8 @@ Contract:
   and +25% (`moved`), so a finding can say whether its verdict rests on where the line was drawn.
 - `share_interval(k, n)`: the Wilson 95% interval of a proportion k / n (a share of seeds, rows,
   units).
+- `welch_interval(a, b, log)` and `compare(a, b, cutoff, log)`: the same for two independent
+  groups of seeds (a difference, or a ratio of geometric means, with Welch's t).
 - `describe(decision, fmt)`: one sentence with those numbers, for a finding's text.
 
 Why t on so few seeds: a verdict here is usually computed over 5 to 10 seeds; the t quantile
@@ -108,14 +110,16 @@ class Decision:
     """A cut-off test on per-seed values (see `decide`).
 
     outcome: ABOVE, BELOW or INCONCLUSIVE. agree: seeds whose own value lies on the outcome's side
-    (for INCONCLUSIVE: on the estimate's side). moved: the outcomes at cutoff * (1 - 0.25) and
-    cutoff * (1 + 0.25)."""
+    (for INCONCLUSIVE: on the estimate's side). moved: the outcomes with the cut-off moved by
+    -25% and +25% (`moved_cutoffs`: of the cut-off itself, or with excess=True of its excess
+    over 1, for a ratio such as "more than 1.1x": 1.075 and 1.125)."""
 
     estimate: Estimate
     cutoff: float
     outcome: str
     agree: int
     moved: tuple[str, str]
+    excess: bool = False
 
     @property
     def seeds(self) -> int:
@@ -128,22 +132,36 @@ class Decision:
 
     @property
     def moved_cutoffs(self) -> tuple[float, float]:
-        return self.cutoff * (1 - CUTOFF_MOVE), self.cutoff * (1 + CUTOFF_MOVE)
+        return moved_cutoffs(self.cutoff, self.excess)
 
 
-def decide(values: Iterable[float], cutoff: float, log: bool = False) -> Decision:
+def moved_cutoffs(cutoff: float, excess: bool = False) -> tuple[float, float]:
+    """The cut-off moved by -25% and +25%: of itself, or (excess=True) of its excess over 1."""
+    if excess:
+        return 1 + (cutoff - 1) * (1 - CUTOFF_MOVE), 1 + (cutoff - 1) * (1 + CUTOFF_MOVE)
+    return cutoff * (1 - CUTOFF_MOVE), cutoff * (1 + CUTOFF_MOVE)
+
+
+def decide(
+    values: Iterable[float], cutoff: float, log: bool = False, excess: bool = False
+) -> Decision:
     """Test per-seed `values` against `cutoff` (module docstring). cutoff must be non-zero (a
     cut-off at 0 cannot be moved by a fraction of itself: test a margin instead), and positive
-    with log=True."""
-    if cutoff == 0 or (log and cutoff <= 0) or not math.isfinite(cutoff):
+    with log=True; with excess=True (a ratio cut-off) it must not be 1."""
+    if (
+        cutoff == 0
+        or (log and cutoff <= 0)
+        or not math.isfinite(cutoff)
+        or (excess and cutoff == 1)
+    ):
         raise ValueError(f"cut-off must be finite and non-zero (positive on a log scale): {cutoff}")
     vals, _ = _finite(values, log)
     est = interval(vals, log)
     outcome = side(est, cutoff)
     ref = outcome if outcome != INCONCLUSIVE else (ABOVE if est.value > cutoff else BELOW)
     agree = int(np.sum(vals > cutoff)) if ref == ABOVE else int(np.sum(vals < cutoff))
-    moved = tuple(side(est, cutoff * (1 + d)) for d in (-CUTOFF_MOVE, CUTOFF_MOVE))
-    return Decision(est, cutoff, outcome, agree, (moved[0], moved[1]))
+    moved = tuple(side(est, c) for c in moved_cutoffs(cutoff, excess))
+    return Decision(est, cutoff, outcome, agree, (moved[0], moved[1]), excess)
 
 
 def describe(decision: Decision, fmt: Callable[[float], str]) -> str:
@@ -168,3 +186,45 @@ def describe(decision: Decision, fmt: Callable[[float], str]) -> str:
         + "; with the cut-off at "
         + " or ".join(f"{fmt(c)}: {m}" for c, m in zip((lo, hi), decision.moved))
     )
+
+
+def welch_interval(a: Iterable[float], b: Iterable[float], log: bool = False) -> Estimate:
+    """mean(a) - mean(b) (log=True: the ratio of geometric means, from the logs) and its 95%
+    Welch interval (t with the Welch-Satterthwaite degrees of freedom), for two independent
+    groups of seeds (e.g. two activations trained from their own streams). n is the smaller
+    group's size; NaN when either group has fewer than two finite values."""
+    x, dx = _finite(a, log)
+    y, dy = _finite(b, log)
+    if log:
+        x, y = np.log(x), np.log(y)
+    n = int(min(x.size, y.size))
+    if n < 2:
+        return Estimate(math.nan, math.nan, math.nan, n, dx + dy, log)
+    va, vb = float(x.var(ddof=1)) / x.size, float(y.var(ddof=1)) / y.size
+    diff = float(x.mean() - y.mean())
+    se = math.sqrt(va + vb)
+    df = (va + vb) ** 2 / (va**2 / (x.size - 1) + vb**2 / (y.size - 1)) if se > 0 else 1e9
+    half = t95(max(1, int(df))) * se
+    lo, hi = diff - half, diff + half
+    if log:
+        return Estimate(math.exp(diff), math.exp(lo), math.exp(hi), n, dx + dy, log)
+    return Estimate(diff, lo, hi, n, dx + dy, log)
+
+
+def compare(
+    a: Iterable[float], b: Iterable[float], cutoff: float, log: bool = False, excess: bool = False
+) -> Decision:
+    """A cut-off test on the difference (log=True: ratio) of two independent groups, with
+    `welch_interval`; `agree` counts the seeds of `a` whose own value, against b's mean (or
+    geometric mean), lies on the outcome's side (module docstring for the rest)."""
+    est = welch_interval(a, b, log)
+    outcome = side(est, cutoff)
+    moved = tuple(side(est, c) for c in moved_cutoffs(cutoff, excess))
+    x, _ = _finite(a, log)
+    y, _ = _finite(b, log)
+    if y.size == 0:
+        return Decision(est, cutoff, outcome, 0, (moved[0], moved[1]), excess)
+    each = x / math.exp(float(np.log(y).mean())) if log else x - float(y.mean())
+    ref = outcome if outcome != INCONCLUSIVE else (ABOVE if est.value > cutoff else BELOW)
+    agree = int(np.sum(each > cutoff)) if ref == ABOVE else int(np.sum(each < cutoff))
+    return Decision(est, cutoff, outcome, agree, (moved[0], moved[1]), excess)

@@ -172,8 +172,13 @@ def argmax_evidence(tables: dict[str, pd.DataFrame]) -> dict[str, Any]:
 
 
 def argmax_finding(tables: dict[str, pd.DataFrame]) -> Finding:
+    """The verdict rests on exact arithmetic only: the exact probability of the largest logit
+    rises monotonically as T falls (softmax is strictly increasing in each logit, so it keeps the
+    argmax at every T). How close it gets within the swept temperatures, and the argmax agreement
+    of the rounded float outputs (where rounding can tie the top probabilities), are reported
+    but do not decide: neither is a property of softmax, and both move with the draw."""
     ev = argmax_evidence(tables)
-    ok = ev["monotone"] and not math.isnan(ev["t_onehot"]) and ev["agreement_min"] == 1.0
+    ok = ev["monotone"]
     text = (
         f"As the temperature falls from {number(ev['t_max'], 4)} to {number(ev['t_min'], 4)}, the "
         "exact "
@@ -183,9 +188,10 @@ def argmax_finding(tables: dict[str, pd.DataFrame]) -> Finding:
         f"the distance to the one-hot argmax stays below {number(ONEHOT_TOL, 4)} from T = "
         f"{number(ev['t_onehot'], 4)} down, and the {ev['formula']} softmax picks the argmax in "
         f"{number(100 * ev['agreement_min'], 4)}% of rows at worst over {ev['agreement_points']} "
-        "points."
+        "points (float rounding, apart: a rounded output can tie the top probabilities; the "
+        "exact softmax keeps the argmax at every temperature)."
     )
-    verdict = "supported" if ok else "holds only when the temperature is small enough"
+    verdict = "supported" if ok else "refuted"
     return Finding(text, verdict, CLAIM_ARGMAX)
 
 

@@ -24,11 +24,15 @@ import pandas as pd
 
 from nnhw.experiments.reporting.numbers import number
 from nnhw.experiments.reporting.report import Finding
+from nnhw.experiments.reporting.uncertainty import ABOVE, BELOW, Decision, decide
 from nnhw.experiments.vanishing_gradients.fits import (
     VANISHING_FACTOR,
     claim_verdict,
+    hidden_layers,
     training_ratios,
 )
+from nnhw.experiments.vanishing_gradients.mean_field import mean_field_findings
+from nnhw.experiments.vanishing_gradients.theory import geometric_factor
 
 Tables = dict[str, pd.DataFrame]
 DEAD_Z_BOUND = 4.0
@@ -62,8 +66,12 @@ def _claim(
     acts = (*vanishing, *flowing)
     if not set(acts) <= set(cases["activation"]):
         return None
+    decisions = case_decisions(tables)
     try:
-        verdict, _ = claim_verdict(tables["summary"], vanishing, flowing)
+        if len(decisions):  # per-seed factors: a CI per case, inconclusive when it straddles
+            verdict, _, _ = claim_from_decisions(decisions, vanishing, flowing)
+        else:  # a run saved without the layers table: the pooled factor alone
+            verdict, _ = claim_verdict(tables["summary"], vanishing, flowing)
     except KeyError:
         return None
     depth = int(cases[cases["activation"].isin(acts)]["depth"].max())
@@ -71,9 +79,20 @@ def _claim(
     text = (
         f"Fitted per-layer factor of the back-propagated signal towards the input at depth "
         f"{depth} — " + "; ".join(parts) + f". A gradient counts as vanishing when the "
-        f"factor is below {VANISHING_FACTOR}."
+        f"factor is below {VANISHING_FACTOR}"
     )
-    return Finding(text, verdict, claim)
+    if len(decisions):
+        d = decisions[decisions["activation"].isin(acts)]
+        text += (
+            ", decided per init on the 95% CI over "
+            f"{int(d['seeds'].min())} seeds (inconclusive when it contains the cut-off): "
+            + "; ".join(
+                f"{r.activation}/{r.init} [{number(r.factor_low)}, {number(r.factor_high)}] "
+                f"{r.outcome}, 1% after {number(r.layers_to_1pct)} layers"
+                for r in d.itertuples()
+            )
+        )
+    return Finding(text + ".", verdict, claim)
 
 
 def _agreement(tables: Tables) -> list[Finding]:
@@ -199,6 +218,102 @@ def _dead(tables: Tables) -> Finding | None:
     return Finding(text, "supported" if inside == len(d) else "refuted", CLAIM_DEAD)
 
 
+def seed_factors(
+    layers: pd.DataFrame,
+    activation: str,
+    init: str,
+    depth: int | None = None,
+    column: str = "signal_norm",
+) -> np.ndarray:
+    """Per-seed fitted factor of `column` over the hidden layers at `depth` (the deepest
+    measured when None), towards the input: (v_1 / v_L)^(1/(L-1)) for each seed. Empty when the
+    case was not measured at a depth >= 2."""
+    rows = hidden_layers(layers)
+    rows = rows[(rows["activation"] == activation) & (rows["init"] == init) & (rows["depth"] >= 2)]
+    if rows.empty:
+        return np.array([])
+    rows = rows[rows["depth"] == (int(rows["depth"].max()) if depth is None else depth)]
+    return np.array([
+        geometric_factor(g.sort_values("layer")[column].to_numpy())
+        for _, g in rows.groupby("seed", sort=True)
+    ])  # fmt: skip
+
+
+def layers_to_one_percent(factor: float) -> float:
+    """How many layers towards the input the signal takes to fall to 1% at a per-layer
+    `factor`: ln(0.01) / ln(factor) (inf when the factor is >= 1: it does not fall)."""
+    if not np.isfinite(factor) or factor <= 0:
+        return float("nan")
+    return float(np.log(0.01) / np.log(factor)) if factor < 1 else float("inf")
+
+
+def case_decisions(tables: Tables, threshold: float = VANISHING_FACTOR) -> pd.DataFrame:
+    """Per activation x init at its deepest depth: the signal factor over seeds with its 95% CI
+    (geometric mean and t interval of the logs), the cut-off test (`outcome`: "vanishes" when
+    the whole CI lies below `threshold`, "flows" when above, else "inconclusive"), the seeds
+    on that side, what a 25% move of the cut-off does, and the layers to 1% with their CI."""
+    layers = tables.get("layers")
+    cases = deepest_cases(tables)
+    rows = []
+    if layers is None or cases.empty:
+        return pd.DataFrame()
+    for r in cases.itertuples():
+        values = seed_factors(layers, str(r.activation), str(r.init), int(r.depth))
+        if values.size == 0:
+            continue
+        d: Decision = decide(values, threshold, log=True)
+        e = d.estimate
+        word = {BELOW: "vanishes", ABOVE: "flows"}
+        rows.append({
+            "activation": r.activation, "init": r.init, "depth": int(r.depth),
+            "factor": e.value, "factor_low": e.low, "factor_high": e.high, "seeds": e.n,
+            "predicted": float(r.predicted_factor), "cutoff": threshold,
+            "outcome": word.get(d.outcome, "inconclusive"), "agree": d.agree,
+            "moved_low": word.get(d.moved[0], "inconclusive"),
+            "moved_high": word.get(d.moved[1], "inconclusive"),
+            "layers_to_1pct": layers_to_one_percent(e.value),
+            "layers_to_1pct_low": layers_to_one_percent(e.low),
+            "layers_to_1pct_high": layers_to_one_percent(e.high),
+        })  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def claim_from_decisions(
+    decisions: pd.DataFrame,
+    vanishing: tuple[str, ...],
+    flowing: tuple[str, ...],
+    column: str = "outcome",
+) -> tuple[str, list[str], list[str]]:
+    """Verdict on "the signal vanishes for every activation in `vanishing` and flows for every
+    one in `flowing`", per init measured for all of them, from `case_decisions`' `column`
+    (outcome, or moved_low / moved_high for the moved cut-off): under an init it holds when
+    every case is on its side, fails when one is on the other side, and is undecided otherwise.
+    Returns the verdict ("supported" under every init, "refuted" under none with nothing
+    undecided, "holds only when the init is ...", or "inconclusive"), the inits where it holds
+    and those undecided. KeyError if no init has every activation."""
+    acts = (*vanishing, *flowing)
+    d = decisions[decisions["activation"].isin(acts)] if len(decisions) else decisions
+    inits = [i for i, g in d.groupby("init", sort=False) if set(g["activation"]) == set(acts)]
+    if not acts or not inits:
+        raise KeyError(f"no init measured for all of {', '.join(acts)} at depth >= 2")
+    holds, undecided = [], []
+    for init in inits:
+        o = d[d["init"] == init].set_index("activation")[column]
+        want = {**{a: "vanishes" for a in vanishing}, **{a: "flows" for a in flowing}}
+        if all(o[a] == w for a, w in want.items()):
+            holds.append(init)
+        elif all(o[a] in (w, "inconclusive") for a, w in want.items()):
+            undecided.append(init)
+    if len(holds) == len(inits):
+        return "supported", holds, undecided
+    if not holds:
+        return ("inconclusive" if undecided else "refuted"), holds, undecided
+    verdict = f"holds only when the init is {' or '.join(holds)}"
+    if undecided:
+        verdict += f" (inconclusive under {' and '.join(undecided)})"
+    return verdict, holds, undecided
+
+
 def findings(tables: Tables, config: Any) -> list[Finding]:
     """Every finding the tables allow, in reading order."""
     out: list[Finding | None] = [
@@ -207,6 +322,7 @@ def findings(tables: Tables, config: Any) -> list[Finding]:
         _claim(tables, (), ("leaky-relu",), "LeakyReLU's gradient does not vanish"),
         *_agreement(tables),
         _xavier_relu(tables),
+        *mean_field_findings(tables),  # theory for any activation, SELU's self-normalisation
         _training(tables, config),
         _dead(tables),
     ]

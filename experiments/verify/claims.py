@@ -100,3 +100,30 @@ def with_decision(
         cutoff=cutoff,
         cutoff_moved=moved_text(decision, fmt, changed),
     )
+
+
+def within_tolerance(
+    claim: Claim,
+    per_seed: list[float],
+    tolerance: float,
+    deciding: str,
+    fmt: Callable[[float], str],
+) -> Claim:
+    """`claim` with uncertainty fields for an exact check: `per_seed` holds one worst error per
+    seed, held against `tolerance` (a rounding level, not a statistical line: no interval, the
+    value is the worst over seeds), and whether it stays below 0.75 and 1.25 times it."""
+    worst = max(per_seed) if per_seed else math.nan
+    agree = sum(v <= tolerance for v in per_seed)
+    ok = worst <= tolerance
+    lo, hi = 0.75 * tolerance, 1.25 * tolerance
+    same = (worst <= lo) == ok and (worst <= hi) == ok
+    moved = (
+        f"unchanged at {fmt(lo)} and {fmt(hi)}"
+        if same
+        else f"changes at {fmt(lo) if (worst <= lo) != ok else fmt(hi)}"
+    )
+    return replace(
+        claim, seeds=len(per_seed), agree=agree if ok else len(per_seed) - agree,
+        deciding=deciding, value=worst, cutoff=f"<= {fmt(tolerance)} (rounding)",
+        cutoff_moved=moved,
+    )  # fmt: skip

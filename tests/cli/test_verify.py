@@ -9,7 +9,7 @@ import pytest
 
 from nnhw.experiments.runs.rundir import RunDir
 from nnhw.experiments.runs.studies import load
-from nnhw.experiments.verify.findings import all_claims, claims_table_from
+from nnhw.experiments.verify.findings import SECTION_ORDER, all_claims, claims_table_from
 from nnhw.experiments.verify.report import EVIDENCE
 from nnhw.experiments.verify.substudies import SUBSTUDIES
 
@@ -33,10 +33,15 @@ def test_default_run_completes_with_every_claim_judged(run):
     rd = RunDir.open(path)
     assert rd.run_json()["status"] == "completed"
     claims = rd.read_tables()["claims"]
-    assert len(claims) == 16
+    assert len(claims) >= 26 and claims["id"].is_unique
     assert claims["verdict"].str.len().gt(0).all()
     assert claims["numbers"].str.contains(r"\d").all()
-    assert set(claims["section"]) >= {"1.2(a)", "1.3(a)", "1.3(b)", "1.4(a)", "1.4(b)", "1.4(f)"}
+    assert set(claims["section"]) == set(SECTION_ORDER)  # every section of the homework
+    # the timing claims have no expected verdict; 1.4(f)'s gradient reading (batch-scaling) has
+    # no per-seed uncertainty yet (the learning-rate claims that replace it will)
+    mine = claims[claims["expected"].notna() & (claims["id"] != "batch-scaling")]
+    assert (mine["seeds"] >= 5).all() and mine["command"].str.startswith("nnhw ").all()
+    assert (mine["category"] == mine["expected"]).all()  # what --strict checks
     html = (path / "report.html").read_text()
     for cid in claims["id"]:
         figs, _ = EVIDENCE.get(cid, ([], []))
@@ -64,17 +69,9 @@ def _claim(tables, cid):
 def test_vanishing_verdict_flips_with_the_data(run):
     tables = _tables(run[1])
     before = _claim(tables, "sigmoid-vanishes")
-    s = tables["vanishing-gradients.summary"]
-    s.loc[s["activation"] == "sigmoid", "fitted_factor"] = 1.0  # sigmoid no longer vanishes
+    ly = tables["vanishing-gradients.layers"]
+    ly.loc[ly["activation"] == "sigmoid", "signal_norm"] = 1.0  # sigmoid no longer vanishes
     assert _claim(tables, "sigmoid-vanishes") != before
-
-
-def test_softmax_verdict_flips_with_the_data(run):
-    tables = _tables(run[1])
-    assert _claim(tables, "softmax-breaks") == "supported"
-    sweep = tables["softmax-stability.sweep"]
-    sweep.loc[sweep["formula"] == "max-shifted", "broken_fraction"] = 0.5
-    assert _claim(tables, "softmax-breaks") != "supported"
 
 
 def test_batch_verdict_flips_with_the_data(run):

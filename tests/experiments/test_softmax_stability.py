@@ -145,9 +145,17 @@ def test_course_claims_have_verdicts_that_follow_the_data(tables):
     th = tables["thresholds"].copy()
     th.loc[th["formula"] == "naive", "matches_theory"] = False
     assert sf.breaks_finding({**tables, "thresholds": th}).verdict != "supported"
+    # float rounding of the outputs does not decide 1.4(a) (softmax keeps the argmax exactly):
+    # a tie made by rounding is reported, the verdict stays; exact probabilities decide it
     sweep = tables["sweep"].copy()
-    sweep.loc[sweep["case"] == "temperature", "argmax_agreement"] = 0.5
-    assert sf.argmax_finding({**tables, "sweep": sweep}).verdict != "supported"
+    sweep.loc[sweep["case"] == "temperature", "argmax_agreement"] = 0.75
+    rounded = sf.argmax_finding({**tables, "sweep": sweep})
+    assert rounded.verdict == "supported" and "75% of rows" in rounded.text
+    temp = tables["temperature"].copy()
+    top = temp["is_argmax"].astype(bool)
+    coldest = temp["temperature"] == temp["temperature"].min()
+    temp.loc[top & coldest, "probability"] = 0.2  # the exact top probability falls as T falls
+    assert sf.argmax_finding({**tables, "temperature": temp}).verdict == "refuted"
 
 
 def test_every_cell_finishes_even_when_the_exact_loss_underflows_float64():
