@@ -113,6 +113,7 @@ def test_a_killed_run_is_interrupted_whatever_pid_it_records(tmp_path: Path) -> 
     out = tmp_path / "runs"
     proc = toy("--out", out, sleep=0.3)
     run = started_run(out, proc, cells=1)
+    assert run_status(run) == "running"  # its process holds the lock
     time.sleep(1.1)  # past the next heartbeat (at most one a second, as cells finish)
     proc.kill()
     proc.communicate(timeout=TIMEOUT)
@@ -273,3 +274,21 @@ def test_duration_covers_figures_and_report_and_adds_up_across_resumes(
     execute("fake", fake_study.Config(), out=tmp_path, argv=["fake"], resume=outcome.rundir.path)
     wall = time.monotonic() - t0
     assert 100.8 <= info(outcome.rundir.path)["duration_s"] <= 100.0 + wall
+
+
+def test_verify_counts_its_measurements_not_its_claims(monkeypatch: pytest.MonkeyPatch) -> None:
+    import pandas as pd
+
+    from nnhw.experiments.runs.context import RunContext
+    from nnhw.experiments.verify import compute as verify
+    from nnhw.experiments.verify.config import Config
+
+    # Three quick measurements and no sub-study: the bar's total is what is measured.
+    jobs = {name: (lambda s, c, n=name: {n: pd.DataFrame({"x": [1]})}) for name in "abc"}
+    monkeypatch.setattr(verify, "MEASUREMENTS", jobs)
+    monkeypatch.setattr(verify, "SUBSTUDIES", ())
+    monkeypatch.setattr(verify, "claims_table_from", lambda tables, config: pd.DataFrame())
+    progress = Recorder()
+    tables = verify.compute(Config(), RunContext(progress=progress))
+    assert set(tables) == {"a", "b", "c", "claims"}
+    assert [b[:3] for b in progress.bars] == [["measurements", 3, 3], ["claims", None, 0]]
