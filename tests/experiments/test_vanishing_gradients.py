@@ -16,6 +16,7 @@ from nnhw.experiments.runs.context import Interrupted, RunContext
 from nnhw.experiments.runs.studies import load
 from nnhw.experiments.vanishing_gradients import cells
 from nnhw.experiments.vanishing_gradients import compute as vg
+from nnhw.experiments.vanishing_gradients import findings as vf
 from nnhw.experiments.vanishing_gradients import fits as gf
 from nnhw.experiments.vanishing_gradients.config import Config
 from nnhw.experiments.vanishing_gradients.findings import findings
@@ -223,15 +224,20 @@ def test_findings_name_numbers_from_the_tables(tiny) -> None:
     v = t["vanishing"].set_index(["activation", "init"])
     for key in [("sigmoid", "xavier-normal"), ("relu", "he-normal")]:
         assert f"{v.loc[key, 'fitted_factor']:.3g}" in claim.text
-    expected = gf.claim_verdict(t["summary"], ("sigmoid",), ("relu",))[0]
-    assert claim.verdict == expected
+    # decided per init on each case's CI over seeds (the pooled factor alone has no interval)
+    decisions = vf.case_decisions(t)
+    expected = vf.claim_from_decisions(decisions, ("sigmoid",), ("relu",))[0]
+    assert claim.verdict == expected and "95% CI" in claim.text
+    assert set(decisions["outcome"]) <= {"vanishes", "flows", "inconclusive"}
     dead = next(f for f in found if f.claim and "2^-width" in f.claim)
     assert dead.verdict == "supported"
     assert f"{t['dead_relu']['z_score'].abs().max():.3g}" in dead.text
     # perturb the data: the finding and headline change with it
     s2 = t["summary"].copy()
     s2.loc[s2["activation"] == "sigmoid", "fitted_factor"] = 1.0
-    t2 = {**t, "summary": s2, "vanishing": gf.vanishing_cases(s2)}
+    ly = t["layers"].copy()
+    ly.loc[ly["activation"] == "sigmoid", "signal_norm"] = 1.0  # every seed's factor is 1
+    t2 = {**t, "summary": s2, "vanishing": gf.vanishing_cases(s2), "layers": ly}
     claim2 = next(f for f in findings(t2, config) if f.claim and f.claim.startswith("1.3(b)"))
     assert claim2.verdict == "refuted"
     assert headline(t2) != headline(t)
@@ -263,3 +269,21 @@ def test_ctrl_c_hands_over_theory(monkeypatch: pytest.MonkeyPatch) -> None:
     assert list(exc.value.tables) == [
         "theory", "fixed_points", "critical", "factor_curve", "selfnorm_theory"
     ]  # the theory needs no measurement  # fmt: skip
+
+
+def test_case_decisions_give_a_ci_per_case_and_inconclusive_when_it_straddles(tiny) -> None:
+    _, t = tiny
+    d = vf.case_decisions(t).set_index(["activation", "init"])
+    row = d.loc[("sigmoid", "xavier-normal")]
+    assert row["factor_low"] <= row["factor"] <= row["factor_high"] < gf.VANISHING_FACTOR
+    assert row["outcome"] == "vanishes" and row["agree"] == row["seeds"]
+    assert row["layers_to_1pct"] == pytest.approx(np.log(0.01) / np.log(row["factor"]))
+    assert vf.layers_to_one_percent(1.0) == np.inf
+    # one seed's signal made to grow: the CI of sigmoid/xavier now contains the cut-off
+    ly = t["layers"].copy()
+    case = (ly["activation"] == "sigmoid") & (ly["init"] == "xavier-normal") & (ly["seed"] == 0)
+    ly.loc[case, "signal_norm"] = ly.loc[case, "layer"].astype(float) ** -4.0
+    d2 = vf.case_decisions({**t, "layers": ly}).set_index(["activation", "init"])
+    assert d2.loc[("sigmoid", "xavier-normal"), "outcome"] == "inconclusive"
+    verdict, holds, undecided = vf.claim_from_decisions(d2.reset_index(), ("sigmoid",), ("relu",))
+    assert "xavier-normal" in undecided and "xavier-normal" not in holds
