@@ -71,7 +71,7 @@ def batch_scaling(
         ),
     ] = None,
     seeds: Annotated[
-        int | None, option("seeds", "N", "Seeds per training cell, one ensemble. Default: 3.")
+        int | None, option("seeds", "N", "Seeds per training cell, one ensemble. Default: 5.")
     ] = None,
     regime_factor: Annotated[
         float | None,
@@ -90,6 +90,15 @@ def batch_scaling(
             "typical factor (> 1). Default: 1.5.",
         ),
     ] = None,
+    warmup_epochs: Annotated[
+        float | None,
+        option(
+            "warmup_epochs",
+            "EPOCHS",
+            "Gradual warm-up of the linear and square-root rules: their rate rises from "
+            "--lr to its target over this many epochs (>= 0, Goyal et al. 2017). Default: 0.",
+        ),
+    ] = None,
     seed: SeedOption = None,
     *,
     run: RunOptions,
@@ -100,9 +109,11 @@ def batch_scaling(
     training: the gradient of many sampled minibatches per batch size B with sum and
     mean reduction; log-log slopes of its norm against B; the noise model
     E|g_B|^2 = |G|^2 + tr(Sigma)/B (N-B)/(N-1) fitted; the noise scale B_simple =
-    tr(Sigma)/|G|^2 from per-example gradients and from the fit. Then SGD at every B
-    with sum and mean reduction, with a fixed and a linearly scaled learning rate:
-    where each diverges or stops following the small-batch loss curve.
+    tr(Sigma)/|G|^2 from per-example gradients (with a 95% CI over seeds and data
+    resamples) and from the fit. Then SGD at every B with the mean loss and a fixed,
+    a linearly scaled (lr x B/B_min) and a square-root scaled learning rate, and with
+    the summed loss at a fixed rate: up to which B each keeps the small-batch loss
+    curve, against the gradient-noise-scale prediction (McCandlish et al. 2018).
 
     Exit codes: 0 done, 1 a sweep cell failed, 2 bad input, 130 interrupted
     (resume with --resume RUN_DIR).
@@ -111,6 +122,7 @@ def batch_scaling(
     Examples:
       nnhw batch-scaling
       nnhw batch-scaling --task classification --lr 0.05
+      nnhw batch-scaling --warmup-epochs 2
       nnhw batch-scaling --samples 1024 --batch-sizes 1,4,16,64,256,1024 --workers 2
       nnhw batch-scaling --config results/<run>/config.toml   # repeats a run exactly
     """
@@ -121,7 +133,7 @@ def batch_scaling(
         "task": task, "samples": samples, "minibatches": minibatches,
         "pretrain_epochs": pretrain_epochs, "train_epochs": train_epochs, "lr": lr,
         "seeds": seeds, "regime_factor": regime_factor, "curve_factor": curve_factor,
-        "seed": seed,
+        "warmup_epochs": warmup_epochs, "seed": seed,
         "batch_sizes": None if batch_sizes is None
         else parse_list(batch_sizes, "--batch-sizes", cast=int),
     }  # fmt: skip

@@ -1,29 +1,35 @@
-"""`nnhw batch-scaling`: how the gradient scales with the batch size, and what that means for
-training (contract of `compute` in experiments.runs.context).
+"""`nnhw batch-scaling`: how the gradient and the learning rate should scale with the batch size
+(contract of `compute` in experiments.runs.context).
 
-The course (homework 1.4(f)) says the gradient "increases proportionally with batch size". That
-holds for a summed loss, and only once the batch is large against the gradient noise scale; for
-the mean loss everyone uses, the gradient does not grow: its noise shrinks as 1/B. Measured the
-way McCandlish et al. (2018, "An empirical model of large-batch training") do:
+The course (homework 1.4(f)) is asked how the learning rate should change as the batch size
+grows or shrinks, and answers "increase proportionally": the linear scaling rule (Goyal et al.
+2017). The study tests that answer, and the reading of it as a statement about the gradient's
+size, as McCandlish et al. (2018, "An empirical model of large-batch training") frame both: the
+best rate grows as 1 / (1 + B_noise / B), so the linear rule holds for B << B_noise and saturates
+beyond, B_noise being the gradient noise scale (B_simple = tr(Sigma) / |G|^2 measures it).
 
 1. Gradients (experiments.batch_scaling.measure, one sweep cell per phase,
    cells.gradient_cell): the course's preset net and data set for --task, at initialisation and
    after --pretrain-epochs of training; for every batch size B, --minibatches minibatches of B
    distinct examples, each one's gradient with `sum` and `mean` reduction from a real forward and
-   backward pass; per-example gradients give |G|^2, tr(Sigma) and B_simple = tr(Sigma) / |G|^2
-   directly.
+   backward pass (seed 0's net); per-example gradients give |G|^2, tr(Sigma) and B_simple
+   directly, for every seed's net, with a bootstrap over the examples.
 2. Fits (experiments.batch_scaling.fits, from the tables only): log-log slopes of |g_B| against B
    in the noise-dominated and the large-batch range; E|g_B|^2 = |G|^2 + tr(Sigma)/B (N-B)/(N-1)
-   fitted by weighted least squares, giving B_simple a second way.
+   fitted by weighted least squares, giving B_simple a second way; B_simple over the seeds with
+   its 95% CI.
 3. Training (experiments.batch_scaling.cells.train_cell, one sweep cell per batch size x
-   reduction x lr rule, the --seeds as one ensemble): plain SGD at a fixed rate and with the
-   linear scaling rule; where each diverges and where the loss-per-epoch curves stop following
-   the reference.
+   reduction, its lr rules x the --seeds as one ensemble): plain SGD with the mean loss under a
+   fixed rate, the linear rule and the square-root rule (optionally with --warmup-epochs of
+   gradual warm-up), and with the summed loss at a fixed rate; per seed and by majority, up to
+   which batch size each keeps the loss-per-epoch curve of the smallest batch, and where it
+   diverges.
 
-Tables: gradients, noise, fits, slopes (steps 1-2); training_curves, training_members, training
-(one row per cell), training_breaks (per reduction x lr rule) (step 3); failed_cells when sweep
-cells failed. The settings are in batch_scaling.config, the findings in batch_scaling.findings,
-figures and report in batch_scaling.figures and batch_scaling.report.
+Tables: gradients, noise, noise_seeds, b_simple, fits, slopes (steps 1-2); training_curves,
+training_members (one row per cell x seed, with its curve gap), training (one row per cell),
+training_breaks (per reduction x lr rule) (step 3); failed_cells when sweep cells failed. The
+settings are in batch_scaling.config, the findings in batch_scaling.findings, figures and report
+in batch_scaling.figures and batch_scaling.report.
 """
 
 from __future__ import annotations
@@ -34,12 +40,10 @@ import pandas as pd
 
 from nnhw.core.presets import PRESETS
 from nnhw.experiments.batch_scaling import fits
-from nnhw.experiments.batch_scaling.cells import LR_RULES, gradient_cell, train_cell
+from nnhw.experiments.batch_scaling.cells import ARMS, gradient_cell, train_cell
 from nnhw.experiments.batch_scaling.config import Config
 from nnhw.experiments.runs.context import Interrupted, RunContext
-from nnhw.experiments.runs.sweep import SweepResults, combine, grid, run_sweep
-
-REDUCTIONS: tuple[str, ...] = ("sum", "mean")
+from nnhw.experiments.runs.sweep import SweepResults, combine, run_sweep
 
 
 def gradient_cells(config: Config) -> list[dict[str, Any]]:
@@ -47,20 +51,24 @@ def gradient_cells(config: Config) -> list[dict[str, Any]]:
     common = {
         "task": config.task, "n_samples": config.samples, "root_seed": config.seed,
         "pretrain_epochs": config.pretrain_epochs, "batch_sizes": list(config.sizes),
-        "minibatches": config.minibatches,
+        "minibatches": config.minibatches, "seeds": config.seeds,
     }  # fmt: skip
     return [{"phase": phase, **common} for phase in config.phases]
 
 
 def training_cells(config: Config) -> list[dict[str, Any]]:
-    """One cell per batch size x reduction x lr rule (canonical order: batch size slowest)."""
+    """One cell per batch size x reduction, with its lr rules (cells.ARMS; canonical order:
+    batch size slowest)."""
     common = {
         "task": config.task, "n_samples": config.samples, "root_seed": config.seed,
         "loss": PRESETS[config.task].loss, "seeds": config.seeds, "epochs": config.train_epochs,
-        "lr": config.lr, "b_ref": config.sizes[0],
+        "lr": config.lr, "b_ref": config.sizes[0], "warmup_epochs": config.warmup_epochs,
     }  # fmt: skip
-    axes = {"batch_size": config.sizes, "reduction": REDUCTIONS, "lr_rule": LR_RULES}
-    return [{**cell, **common} for cell in grid(axes)]
+    return [
+        {"batch_size": b, "reduction": reduction, "lr_rules": list(rules), **common}
+        for b in config.sizes
+        for reduction, rules in ARMS.items()
+    ]
 
 
 def failed_table(*results: SweepResults) -> pd.DataFrame:
@@ -79,12 +87,16 @@ def gradient_tables(results: SweepResults, config: Config) -> dict[str, pd.DataF
     if "noise" not in tables:
         return {}
     grads, noise = tables["gradients"].drop(columns="cell"), tables["noise"].drop(columns="cell")
-    return {
+    out = {
         "gradients": grads,
         "noise": noise,
         "fits": fits.fits_table(grads, noise),
         "slopes": fits.slopes_table(grads, noise, config.regime_factor),
     }
+    if "noise_seeds" in tables:
+        seeds = tables["noise_seeds"].drop(columns="cell")
+        out.update(noise_seeds=seeds, b_simple=fits.b_simple_table(seeds))
+    return out
 
 
 def training_tables(results: SweepResults, config: Config) -> dict[str, pd.DataFrame]:
@@ -93,12 +105,12 @@ def training_tables(results: SweepResults, config: Config) -> dict[str, pd.DataF
     if "training_members" not in tables:
         return {}
     curves, members = tables["training_curves"], tables["training_members"]
-    summary = fits.training_summary(curves, members, config.curve_factor)
+    gaps = fits.member_gaps(curves, members, config.curve_factor)
     return {
         "training_curves": curves,
-        "training_members": members,
-        "training": summary,
-        "training_breaks": fits.training_breaks(summary),
+        "training_members": gaps,
+        "training": fits.training_summary(curves, members, config.curve_factor),
+        "training_breaks": fits.training_breaks(gaps, config.curve_factor),
     }
 
 

@@ -6,6 +6,8 @@ bad value raises NnhwError naming the CLI option. Batch sizes are sorted and ded
 most --samples (a minibatch holds distinct examples), at least 3 of them (for the fits); () means
 `default_batch_sizes(samples)`: 1, 2, 4, ... up to N, and N. `config.sizes` is the resolved list,
 `config.phases` the gradient phases measured (PHASES; "init" only without pretraining).
+`warmup_epochs` (>= 0, at most --train-epochs) is the gradual warm-up of the scaled learning
+rates (experiments.batch_scaling.cells); `seeds` nets are trained per cell and measured per phase.
 """
 
 from __future__ import annotations
@@ -39,9 +41,10 @@ class Config:
     pretrain_epochs: int = 20
     train_epochs: int = 20
     lr: float = 0.01
-    seeds: int = 3
+    seeds: int = 5
     regime_factor: float = 4.0
     curve_factor: float = 1.5
+    warmup_epochs: float = 0.0
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -70,6 +73,13 @@ class Config:
         object.__setattr__(self, "lr", check_float(self.lr, "lr", above=0.0))
         for name in ("regime_factor", "curve_factor"):
             object.__setattr__(self, name, check_float(getattr(self, name), name, above=1.0))
+        warmup = check_float(self.warmup_epochs, "warmup_epochs", at_least=0.0)
+        if warmup > self.train_epochs:
+            raise NnhwError(
+                f"--warmup-epochs: {warmup:g} is longer than the training (--train-epochs "
+                f"{self.train_epochs})"
+            )
+        object.__setattr__(self, "warmup_epochs", warmup)
 
     @property
     def sizes(self) -> tuple[int, ...]:

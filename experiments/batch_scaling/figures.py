@@ -6,6 +6,13 @@
 - sq_norm: E|g_B|^2 of the mean reduction against 1/B, one panel per phase, with standard errors,
   the fitted line (the same for both models, see experiments.batch_scaling.fits) and the |G|^2
   each model reads off it, beside |G|^2 from the per-example gradients.
+- lr_rules: the homework's question, two panels against B: the learning rate of each rule
+  (fixed, linear, square root; mean loss), filled where the cell keeps the small-batch curve,
+  open where it does not, a cross where it diverged, beside McCandlish et al.'s best-rate shape
+  lr0·(B/b_ref)·(b_ref + B_noise)/(B + B_noise) anchored at the base rate, with B_noise = B_simple
+  at initialisation (band: its 95% CI); and the curve gap as a typical factor exp(curve_gap)
+  (median over seeds, bars: smallest to largest seed) with the tolerance and the predicted break
+  B* = 2 b_ref + B_noise (band).
 - training_loss: loss per epoch of the training study (geometric seed mean), a panel per
   reduction x lr rule, a line per batch size; diverged cells end in a cross, cut at 30 times the
   largest initial loss.
@@ -28,7 +35,18 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 REDUCTION_COLORS = {"sum": PALETTE["vermillion"], "mean": PALETTE["blue"]}
-RULE_STYLES = {"fixed": "-", "linear": "--"}
+RULE_STYLES = {"fixed": "-", "linear": "--", "sqrt": ":"}
+RULE_COLORS = {"fixed": PALETTE["black"], "linear": PALETTE["vermillion"], "sqrt": PALETTE["blue"]}
+RULE_LABELS = {"fixed": "fixed", "linear": "linear (lr·B/b_ref)", "sqrt": "square root"}
+
+
+def _arms(summary: pd.DataFrame) -> list[tuple[str, str]]:
+    """The (reduction, lr rule) pairs of the training study, mean-loss rules first."""
+    present = set(zip(summary["reduction"], summary["lr_rule"]))
+    order = [("mean", r) for r in RULE_STYLES] + [("sum", r) for r in RULE_STYLES]
+    return [a for a in order if a in present]
+
+
 PHASE_TITLES = {"init": "At initialisation", "trained": "After training"}
 
 
@@ -128,38 +146,44 @@ def training_loss_figure(tables: dict[str, pd.DataFrame]) -> Figure:
     mean = fits.seed_curves(curves)
     start = mean[mean.index.get_level_values("epoch") == 0].to_numpy(float)
     top = 30 * float(np.max(start[np.isfinite(start)], initial=1.0))  # diverged runs end here
-    fig, axes = new_figure(2, 2, width=10.0, height=7.0, sharex=True, squeeze=False)
-    for i, reduction in enumerate(("sum", "mean")):
-        for j, rule in enumerate(("fixed", "linear")):
-            ax = axes[i][j]
-            diverged = []
-            for b in sizes:
-                key = (b, reduction, rule)
-                if key not in mean.index.droplevel(3):
-                    continue
-                c = mean.loc[key]
-                y = c.to_numpy(float)
-                over = np.flatnonzero(~np.isfinite(y) | (y >= top))
-                end = int(over[0]) + 1 if len(over) else len(y)
-                shown = np.minimum(np.where(np.isfinite(y), y, top), top)[:end]
-                ax.plot(c.index[:end], shown, color=colors[b], label=f"B = {b}")
-                row = summary[(summary["reduction"] == reduction) & (summary["lr_rule"] == rule)
-                              & (summary["batch_size"] == b)]  # fmt: skip
-                if len(row) and bool(row["diverged"].iloc[0]):
-                    ax.plot(c.index[end - 1], shown[-1], "x", color=colors[b], ms=8, mew=2)
-                    diverged.append(str(b))
-            if diverged:  # their lines overlap at the top: name them
-                ax.text(0.98, 0.97, "diverged: B = " + ", ".join(diverged), ha="right", va="top",
-                        transform=ax.transAxes, fontsize=8)  # fmt: skip
-            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-            ax.set_yscale("log")
-            ax.set_ylim(top=top * 1.5)
-            rate = "lr fixed" if rule == "fixed" else "lr ∝ B (linear rule)"
-            ax.set_title(f"{reduction} reduction, {rate}")
-            ax.set_ylabel("training loss (per-example mean)")
-            if i == 1:
-                ax.set_xlabel("epoch (0 = at initialisation)")
-    axes[1][0].legend(fontsize=7, ncol=2, title="x: diverged (cut at the top)", title_fontsize=7)
+    arms = _arms(summary)
+    rows = (len(arms) + 1) // 2
+    fig, axes = new_figure(rows, 2, width=9.5, height=3.5 * rows, sharex=True, squeeze=False)
+    for ax in axes.flat[len(arms) :]:
+        ax.set_visible(False)
+    for k, (reduction, rule) in enumerate(arms):
+        i, j = divmod(k, 2)
+        ax = axes[i][j]
+        diverged = []
+        for b in sizes:
+            key = (b, reduction, rule)
+            if key not in mean.index.droplevel(3):
+                continue
+            c = mean.loc[key]
+            y = c.to_numpy(float)
+            over = np.flatnonzero(~np.isfinite(y) | (y >= top))
+            end = int(over[0]) + 1 if len(over) else len(y)
+            shown = np.minimum(np.where(np.isfinite(y), y, top), top)[:end]
+            ax.plot(c.index[:end], shown, color=colors[b], label=f"B = {b}")
+            row = summary[(summary["reduction"] == reduction) & (summary["lr_rule"] == rule)
+                          & (summary["batch_size"] == b)]  # fmt: skip
+            if len(row) and bool(row["diverged"].iloc[0]):
+                ax.plot(c.index[end - 1], shown[-1], "x", color=colors[b], ms=8, mew=2)
+                diverged.append(str(b))
+        if diverged:  # their lines overlap at the top: name them
+            ax.text(0.98, 0.97, "diverged: B = " + ", ".join(diverged), ha="right", va="top",
+                    transform=ax.transAxes, fontsize=8)  # fmt: skip
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_yscale("log")
+        ax.set_ylim(top=top * 1.5)
+        rate = {"fixed": "lr fixed", "linear": "lr ∝ B (linear rule)",
+                "sqrt": "lr ∝ √B (square-root rule)"}[rule]  # fmt: skip
+        ax.set_title(f"{reduction} reduction, {rate}")
+        ax.set_ylabel("training loss (per-example mean)")
+        if i == rows - 1 or k + 2 >= len(arms):
+            ax.set_xlabel("epoch (0 = at initialisation)")
+            ax.xaxis.set_tick_params(labelbottom=True)
+    axes[0][0].legend(fontsize=7, ncol=2, title="x: diverged (cut at the top)", title_fontsize=7)
     return fig
 
 
@@ -168,20 +192,20 @@ def training_final_figure(tables: dict[str, pd.DataFrame]) -> Figure:
     fig, ax = new_figure(1, 1, width=6.4, height=4.2)
     top = summary["final_loss"].replace([np.inf, -np.inf], np.nan)
     ceiling = float(np.nanmax(top[top < 1e12])) * 3 if np.isfinite(top[top < 1e12]).any() else 1.0
-    for reduction in ("sum", "mean"):
-        for rule in ("fixed", "linear"):
-            rows = summary[(summary["reduction"] == reduction) & (summary["lr_rule"] == rule)]
-            rows = rows.sort_values("batch_size")
-            B = rows["batch_size"].to_numpy(float)
-            y = rows["final_loss"].to_numpy(float)
-            div = rows["diverged"].to_numpy(bool)
-            shown = np.where(np.isfinite(y) & (y < ceiling), y, ceiling)
-            color, style = REDUCTION_COLORS[reduction], RULE_STYLES[rule]
-            label = f"{reduction}, {rule} lr" + (
-                " (= mean, linear rule)" if (reduction, rule) == ("sum", "fixed") else ""
-            )
-            ax.plot(B, shown, style, color=color, marker="o", ms=4, label=label)
-            ax.plot(B[div], shown[div], "x", color=color, ms=9, mew=2)
+    for reduction, rule in _arms(summary):
+        rows = summary[(summary["reduction"] == reduction) & (summary["lr_rule"] == rule)]
+        rows = rows.sort_values("batch_size")
+        B = rows["batch_size"].to_numpy(float)
+        y = rows["final_loss"].to_numpy(float)
+        div = rows["diverged"].to_numpy(bool)
+        shown = np.where(np.isfinite(y) & (y < ceiling), y, ceiling)
+        color = REDUCTION_COLORS[reduction] if reduction == "sum" else RULE_COLORS[rule]
+        style = RULE_STYLES[rule] if reduction == "mean" else "-."
+        label = f"{reduction}, {rule} lr" + (
+            " (= mean, linear rule)" if (reduction, rule) == ("sum", "fixed") else ""
+        )
+        ax.plot(B, shown, style, color=color, marker="o", ms=4, label=label)
+        ax.plot(B[div], shown[div], "x", color=color, ms=9, mew=2)
     ax.set_xscale("log", base=2)
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
     ax.set_yscale("log")
@@ -192,6 +216,77 @@ def training_final_figure(tables: dict[str, pd.DataFrame]) -> Figure:
     return fig
 
 
+def lr_rules_figure(tables: dict[str, pd.DataFrame], config: Any) -> Figure:
+    summary = tables["training"]
+    mean = summary[summary["reduction"] == "mean"]
+    rules = [r for r in RULE_STYLES if r in set(mean["lr_rule"])]
+    b_ref = int(summary["batch_size"].min())
+    fig, (ax_lr, ax_gap) = new_figure(1, 2, width=9.5, height=4.0)
+    sizes = np.sort(mean["batch_size"].unique()).astype(float)
+    est = None
+    if "b_simple" in tables:
+        b = tables["b_simple"]
+        init = b[(b["phase"] == "init") & (b["seeds"] > 0)]
+        est = init.iloc[0] if len(init) else None
+    base = float(mean.loc[mean["lr_rule"] == "fixed", "lr"].iloc[0]) if "fixed" in rules else None
+    grid = np.geomspace(sizes.min(), sizes.max(), 200)
+    if est is not None and base is not None:
+
+        def best(b_noise: float) -> np.ndarray:
+            return base * (grid / b_ref) * (b_ref + b_noise) / (grid + b_noise)
+
+        ax_lr.fill_between(grid, best(float(est["ci_low"])), best(float(est["ci_high"])),
+                           color=PALETTE["bluish green"], alpha=0.2, linewidth=0)  # fmt: skip
+        ax_lr.plot(grid, best(float(est["estimate"])), color=PALETTE["bluish green"], lw=2,
+                   label=f"best-rate shape (B_noise = {est['estimate']:.2g}, band: CI)")  # fmt: skip
+    tol = float(getattr(config, "curve_factor", 1.5))
+    top = 1.0
+    for rule in rules:
+        rows = mean[mean["lr_rule"] == rule].sort_values("batch_size")
+        B, lr = rows["batch_size"].to_numpy(float), rows["lr"].to_numpy(float)
+        close, div = rows["close"].to_numpy(bool), rows["diverged"].to_numpy(bool)
+        color, style = RULE_COLORS[rule], RULE_STYLES[rule]
+        ax_lr.plot(B, lr, style, color=color, label=RULE_LABELS[rule])
+        ax_lr.plot(B[close], lr[close], "o", color=color, ms=6)
+        keep = ~close & ~div
+        ax_lr.plot(B[keep], lr[keep], "o", mfc="white", color=color, ms=6)
+        ax_lr.plot(B[div], lr[div], "x", color=color, ms=8, mew=2)
+        gap = np.exp(rows["curve_gap"].to_numpy(float))
+        lo = np.exp(rows["curve_gap_low"].to_numpy(float))
+        hi = np.exp(rows["curve_gap_high"].to_numpy(float))
+        finite = np.isfinite(gap)
+        top = max(top, float(np.nanmax(np.where(np.isfinite(hi), hi, np.nan), initial=1.0)))
+        ax_gap.errorbar(B[finite], gap[finite], yerr=[gap[finite] - lo[finite],
+                        np.where(np.isfinite(hi[finite]), hi[finite], gap[finite])
+                        - gap[finite]], fmt=style, marker="o", ms=4, capsize=2, color=color,
+                        label=RULE_LABELS[rule])  # fmt: skip
+    ceiling = top * 1.5
+    for rule in rules:
+        rows = mean[mean["lr_rule"] == rule].sort_values("batch_size")
+        B = rows["batch_size"].to_numpy(float)
+        bad = ~np.isfinite(rows["curve_gap"].to_numpy(float))
+        ax_gap.plot(B[bad], np.full(bad.sum(), ceiling), "x", color=RULE_COLORS[rule], ms=8,
+                    mew=2)  # fmt: skip
+    ax_gap.axhline(tol, color=PALETTE["black"], lw=1, ls="--", label=f"tolerance ×{tol:g}")
+    if est is not None:
+        lo_b, hi_b = (2 * b_ref + float(est[k]) for k in ("ci_low", "ci_high"))
+        ax_gap.axvspan(max(lo_b, sizes.min()), min(hi_b, sizes.max()), alpha=0.15,
+                       color=PALETTE["bluish green"],
+                       label="predicted break B* = 2·b_ref + B_noise")  # fmt: skip
+    for ax in (ax_lr, ax_gap):
+        ax.set_xscale("log", base=2)
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+        ax.set_yscale("log")
+        ax.set_xlabel("batch size B (examples)")
+    ax_lr.set_ylabel("learning rate")
+    ax_lr.set_title("Rate per rule (filled: curve kept, open: lost, x: diverged)")
+    ax_gap.set_ylabel(f"loss-curve gap to B = {b_ref} (typical factor)")
+    ax_gap.set_title("Curve gap: median, bars seed range (x: diverged)")
+    ax_lr.legend(fontsize=8)
+    ax_gap.legend(fontsize=8)
+    return fig
+
+
 def figures(tables: dict[str, pd.DataFrame], config: Any) -> dict[str, Figure]:
     """Every figure whose tables are present (an interrupted run may lack the training ones)."""
     out: dict[str, Figure] = {}
@@ -199,6 +294,8 @@ def figures(tables: dict[str, pd.DataFrame], config: Any) -> dict[str, Figure]:
         out["gradient_norm"] = gradient_norm_figure(tables)
         out["sq_norm"] = sq_norm_figure(tables)
     if {"training_curves", "training"} <= tables.keys():
+        if "close" in tables["training"].columns and "curve_gap_low" in tables["training"]:
+            out["lr_rules"] = lr_rules_figure(tables, config)
         out["training_loss"] = training_loss_figure(tables)
         out["training_final"] = training_final_figure(tables)
     return out

@@ -6,7 +6,11 @@ Tables read (written by experiments.batch_scaling.compute):
   sq_norm_std (norm = |g_B| over all parameters, one sample per sampled minibatch).
 - `noise`: per phase, n_samples N, grad_sq_norm |G|^2 and trace_sigma tr(Sigma) from the
   per-example gradients, b_simple_direct = tr(Sigma) / |G|^2.
-- `training_curves`, `training_members`: see experiments.batch_scaling.cells.
+- `noise_seeds`: the same per-example statistics for every seed's net, with the bootstrap spread
+  of log B_simple over resamples of the examples (`b_simple_table` makes the CI of B_simple).
+- `training_curves`, `training_members`: see experiments.batch_scaling.cells (`member_gaps`,
+  `training_summary` and `training_breaks` judge where each learning-rate rule keeps the
+  small-batch loss curve, per seed and by majority, with a continuous break point per seed).
 
 The noise model (mean reduction, B examples drawn without replacement from N):
     E|g_B|^2 = |G|^2 + tr(Sigma) / B * (N - B) / (N - 1)
@@ -41,6 +45,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from nnhw.experiments.reporting.uncertainty import interval, t95
 
 MODELS: tuple[str, ...] = ("corrected", "uncorrected")
 RANGES: tuple[str, ...] = ("small-B", "large-B", "all")
@@ -182,74 +188,203 @@ def seed_curves(curves: pd.DataFrame) -> pd.Series:
     return np.exp(curves.assign(log_loss=logs).groupby(keys)["log_loss"].mean())
 
 
+CELL = ["batch_size", "reduction", "lr_rule"]
+REFERENCE = ("mean", "fixed")  # the reference arm, at the smallest batch size
+
+
+def member_gaps(curves: pd.DataFrame, members: pd.DataFrame, curve_factor: float = 1.5
+                ) -> pd.DataFrame:  # fmt: skip
+    """`members` (one row per cell x seed) with each seed's curve_gap and close.
+
+    curve_gap: the mean over epochs 1..T of |ln(L_s(t) / L_ref,s(t))|, L_s the seed's loss per
+    epoch and L_ref,s the same seed's in the reference cell (mean reduction, fixed rule, smallest
+    batch size; the same initial weights and data orders, so the two curves differ only by the
+    batch size and the rate): exp(curve_gap) is the typical factor between them. An average over
+    epochs, not a maximum, because single-epoch SGD loss spikes are noise. inf when the seed
+    stopped early or has a non-finite loss; NaN without a reference cell. close: not diverged and
+    curve_gap <= ln(curve_factor).
+    """
+    b_ref = int(members["batch_size"].min())
+    c = curves[curves["epoch"] >= 1]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        logs = np.log(c["train_loss"].to_numpy(float))
+    c = c.assign(log_loss=np.where(np.isfinite(logs), logs, np.nan))
+    ref = c[(c["batch_size"] == b_ref) & (c["reduction"] == REFERENCE[0])
+            & (c["lr_rule"] == REFERENCE[1])].set_index(["seed", "epoch"])["log_loss"]  # fmt: skip
+    out = members.copy()
+    if ref.empty:
+        out["curve_gap"], out["close"] = NAN, False
+        return out
+    epochs = ref.index.get_level_values("epoch").unique()
+    mine = c.set_index([*CELL, "seed", "epoch"])["log_loss"].sort_index()
+    gaps = []
+    for row in members.itertuples(index=False):
+        key = (row.batch_size, row.reduction, row.lr_rule, row.seed)
+        try:
+            own = mine.loc[key].reindex(epochs).to_numpy(float)
+            base = ref.loc[row.seed].reindex(epochs).to_numpy(float)
+        except KeyError:
+            gaps.append(NAN)
+            continue
+        diff = np.abs(own - base)
+        gaps.append(float(diff.mean()) if np.isfinite(diff).all() else math.inf)
+    out["curve_gap"] = gaps
+    out["close"] = ~out["diverged"].astype(bool) & (out["curve_gap"] <= math.log(curve_factor))
+    return out
+
+
 def training_summary(
     curves: pd.DataFrame, members: pd.DataFrame, curve_factor: float = 1.5
 ) -> pd.DataFrame:
     """One row per cell (batch size x reduction x lr rule) of the training study.
 
     diverged: more than half of the seeds diverged (experiments.batch_scaling.cells' criterion).
-    curve_gap: the mean over epochs 1..T of |ln(L(t) / L_ref(t))|, L the seed-averaged loss
-    (`seed_curves`) and L_ref that of the reference cell (mean reduction, fixed rule, smallest
-    batch size): exp(curve_gap) is the typical factor between the two curves. An average, not a
-    maximum, because single-epoch SGD loss spikes are noise. inf when the cell stopped early or has
-    a non-finite loss; NaN without a reference cell. close: not diverged and
-    curve_gap <= ln(curve_factor).
+    curve_gap: the median over seeds of each seed's curve gap to its own reference curve
+    (`member_gaps`), curve_gap_low / curve_gap_high the smallest and largest; seeds_close: the
+    seeds whose own curve is close; close: more than half of them are (so, with an odd number of
+    seeds, curve_gap <= ln(curve_factor) and no majority diverged).
     """
-    keys = ["batch_size", "reduction", "lr_rule"]
-    mean_curve = seed_curves(curves)
-    b_ref = int(members["batch_size"].min())
-    ref_key = (b_ref, "mean", "fixed")
-    ref = mean_curve.loc[ref_key] if ref_key in mean_curve.index.droplevel(3) else None
-    if ref is not None:
-        ref = ref[ref.index >= 1]
+    gaps = member_gaps(curves, members, curve_factor)
     out = []
-    for key, grp in members.groupby(keys, sort=True):
-        gap = NAN
-        if ref is not None:
-            curve = mean_curve.loc[key]
-            both = curve[curve.index >= 1].reindex(ref.index).to_numpy(float)
-            with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-                gaps = np.abs(np.log(both / ref.to_numpy(float)))
-            gaps = np.where(np.isfinite(gaps), gaps, np.inf)
-            gap = float(gaps.mean()) if len(gaps) else 0.0
+    for key, grp in gaps.groupby(CELL, sort=True):
         n_div = int(grp["diverged"].sum())
-        diverged = 2 * n_div > len(grp)
         first = grp.loc[grp["nonfinite_epoch"] >= 0, "nonfinite_epoch"]
         with np.errstate(invalid="ignore", over="ignore"):
             final = float(grp["final_loss"].mean())
+        g = grp["curve_gap"].to_numpy(float)
+        n_close = int(grp["close"].sum())
         out.append({
-            **dict(zip(keys, key)), "lr": float(grp["lr"].iloc[0]),
+            **dict(zip(CELL, key)), "lr": float(grp["lr"].iloc[0]),
+            "warmup_epochs": float(grp["warmup_epochs"].iloc[0])
+            if "warmup_epochs" in grp else 0.0,
             "steps_per_epoch": int(grp["steps_per_epoch"].iloc[0]), "seeds": len(grp),
-            "diverged_seeds": n_div, "diverged": diverged,
+            "diverged_seeds": n_div, "diverged": 2 * n_div > len(grp),
             "first_nonfinite_epoch": int(first.min()) if len(first) else -1,
-            "final_loss": final, "curve_gap": gap,
-            "close": (not diverged) and gap <= math.log(curve_factor),
+            "final_loss": final,
+            "curve_gap": float(np.median(g)) if len(g) and not np.isnan(g).all() else NAN,
+            "curve_gap_low": float(np.min(g)) if len(g) else NAN,
+            "curve_gap_high": float(np.max(g)) if len(g) else NAN,
+            "seeds_close": n_close, "close": 2 * n_close > len(grp),
         })  # fmt: skip
     return pd.DataFrame(out)
 
 
-def training_breaks(summary: pd.DataFrame) -> pd.DataFrame:
-    """Per reduction x lr rule: where it breaks.
+def _close_up_to(sizes: np.ndarray, close: np.ndarray) -> tuple[int, int]:
+    """(close_up_to, breaks_at): the largest B such that every size up to B is close (-1: not
+    even the smallest), the first size that is not (-1: none)."""
+    not_close = sizes[~close]
+    breaks = int(not_close.min()) if len(not_close) else -1
+    upto = sizes[sizes < breaks] if breaks > 0 else sizes
+    return (int(upto.max()) if len(upto) else -1), breaks
 
-    diverges_from: the smallest batch size whose cell diverged (-1: none). close_up_to: the largest
-    batch size B such that every cell up to B is close to the reference (-1: not even the
-    smallest). breaks_at: the first batch size that is not close (-1: none).
+
+def crossing(sizes: np.ndarray, gaps: np.ndarray, close: np.ndarray, tolerance: float) -> float:
+    """Where one seed's curve gap first crosses `tolerance` (= ln curve_factor), interpolated on
+    log B between the last close size and the first one that is not: a continuous break point.
+    The geometric midpoint when the gap there is not finite (diverged); NaN when every size is
+    close (the break lies beyond the sizes tried) or the first is not."""
+    bad = np.flatnonzero(~close)
+    if len(bad) == 0 or bad[0] == 0:
+        return NAN
+    k = int(bad[0])
+    b0, b1, g0, g1 = float(sizes[k - 1]), float(sizes[k]), float(gaps[k - 1]), float(gaps[k])
+    if not math.isfinite(g1) or g1 <= g0 or g1 <= tolerance:
+        return math.sqrt(b0 * b1)
+    frac = min(1.0, max(0.0, (tolerance - g0) / (g1 - g0)))
+    return math.exp(math.log(b0) + frac * (math.log(b1) - math.log(b0)))
+
+
+def training_breaks(gaps: pd.DataFrame, curve_factor: float = 1.5) -> pd.DataFrame:
+    """Per reduction x lr rule, from `member_gaps`' per-seed rows: where it breaks.
+
+    diverges_from: the smallest batch size whose cell diverged (more than half of its seeds; -1:
+    none). close_up_to / breaks_at: the largest batch size B such that every cell up to B is
+    close (a majority of its seeds; -1: not even the smallest), and the first that is not (-1:
+    none). seeds_agree: the seeds whose own curve gives the same close_up_to; seed_close_low /
+    seed_close_high: the smallest and largest of the seeds' own. close_up_to_tight /
+    close_up_to_loose: close_up_to with the tolerance ln(curve_factor) moved by -25% / +25%.
+    break_estimate, break_low, break_high: the geometric mean over seeds of each seed's
+    `crossing` and its 95% t interval (reporting.uncertainty.interval on the logs), over the
+    break_seeds seeds whose curve breaks within the sizes tried (NaN: none does).
     """
+    tol = math.log(curve_factor)
     out = []
-    for (reduction, rule), grp in summary.groupby(["reduction", "lr_rule"], sort=True):
-        g = grp.sort_values("batch_size")
-        sizes = g["batch_size"].to_numpy()
-        div = sizes[g["diverged"].to_numpy(bool)]
-        not_close = sizes[~g["close"].to_numpy(bool)]
-        breaks = int(not_close.min()) if len(not_close) else -1
-        upto = sizes[sizes < breaks] if breaks > 0 else sizes
+    for (reduction, rule), grp in gaps.groupby(["reduction", "lr_rule"], sort=True):
+        g = grp.sort_values(["seed", "batch_size"])
+        sizes = np.sort(g["batch_size"].unique())
+        n = g.groupby("batch_size")["seed"].count().reindex(sizes).to_numpy()
+        div = sizes[2 * g.groupby("batch_size")["diverged"].sum().reindex(sizes).to_numpy() > n]
+
+        def majority(t: float, g: pd.DataFrame = g, sizes: np.ndarray = sizes) -> np.ndarray:
+            """Cells where more than half of the seeds are close at tolerance t."""
+            ok = ~g["diverged"].astype(bool) & (g["curve_gap"] <= t)
+            k = ok.groupby(g["batch_size"]).sum().reindex(sizes).to_numpy()
+            total = g.groupby("batch_size")["seed"].count().reindex(sizes).to_numpy()
+            return 2 * k > total
+
+        upto, breaks = _close_up_to(sizes, majority(tol))
+        own, cross = [], []
+        for _, sg in g.groupby("seed"):
+            sg = sg.set_index("batch_size").reindex(sizes)
+            ok = sg["close"].fillna(False).to_numpy(bool)
+            own.append(_close_up_to(sizes, ok)[0])
+            cross.append(crossing(sizes, sg["curve_gap"].to_numpy(float), ok, tol))
+        est = interval(cross, log=True)
         out.append({
             "reduction": reduction, "lr_rule": rule,
             "diverges_from": int(div.min()) if len(div) else -1,
-            "close_up_to": int(upto.max()) if len(upto) else -1,
-            "breaks_at": breaks, "largest_batch": int(sizes.max()),
+            "close_up_to": upto, "breaks_at": breaks, "largest_batch": int(sizes.max()),
+            "seeds": len(own), "seeds_agree": int(sum(o == upto for o in own)),
+            "seed_close_low": int(min(own)), "seed_close_high": int(max(own)),
+            "close_up_to_tight": _close_up_to(sizes, majority(0.75 * tol))[0],
+            "close_up_to_loose": _close_up_to(sizes, majority(1.25 * tol))[0],
+            "break_estimate": est.value, "break_low": est.low, "break_high": est.high,
+            "break_seeds": est.n,
         })  # fmt: skip
     return pd.DataFrame(out)
+
+
+def b_simple_table(noise_seeds: pd.DataFrame) -> pd.DataFrame:
+    """One row per phase: B_simple over the seeds' nets with its 95% confidence interval.
+
+    estimate: the geometric mean over seeds of B_simple (direct, per-example gradients). The
+    interval on the log scale: t_{0.975, S-1} * sqrt(s^2 / S + d^2), s the standard deviation of
+    log B_simple over the S seeds (the nets' initialisation) and d the root mean square of the
+    seeds' bootstrap standard deviations (resampling the examples: the data set drawn, which all
+    seeds share, so its part does not shrink with S); with one seed, 1.96 d. seed_min, seed_max:
+    the seeds' own values.
+    """
+    out = []
+    for phase, grp in noise_seeds.groupby("phase", sort=False):
+        v = grp["b_simple_direct"].to_numpy(float)
+        ok = np.isfinite(v) & (v > 0)
+        logs = np.log(v[ok])
+        S = len(logs)
+        d2 = float(np.nanmean(grp["log_b_simple_sd"].to_numpy(float)[ok] ** 2)) if S else NAN
+        if S == 0:
+            est, half = NAN, NAN
+        else:
+            est = float(np.exp(logs.mean()))
+            s2 = float(logs.var(ddof=1)) if S > 1 else 0.0
+            q = t95(S - 1) if S > 1 else 1.96
+            half = q * math.sqrt(s2 / S + (d2 if math.isfinite(d2) else 0.0))
+        out.append({
+            "phase": phase, "seeds": S, "estimate": est,
+            "ci_low": est * math.exp(-half) if S else NAN,
+            "ci_high": est * math.exp(half) if S else NAN,
+            "seed_min": float(v[ok].min()) if S else NAN,
+            "seed_max": float(v[ok].max()) if S else NAN,
+            "seed_sd_log": float(logs.std(ddof=1)) if S > 1 else NAN,
+            "data_sd_log": math.sqrt(d2) if math.isfinite(d2) else NAN,
+        })  # fmt: skip
+    return pd.DataFrame(out)
+
+
+def predicted_break(b_noise: float, b_ref: int, factor: float = 2.0) -> float:
+    """The batch size at which McCandlish et al.'s (2018) model puts the linear rule's break: the
+    B where (B + B_noise) / (b_ref + B_noise) reaches `factor` (2), i.e.
+    B* = factor * b_ref + (factor - 1) * B_noise (see batch_scaling.findings.lr_claim)."""
+    return factor * b_ref + (factor - 1) * b_noise
 
 
 def claim_numbers(tables: dict[str, pd.DataFrame], phase: str = "init") -> dict[str, Any]:

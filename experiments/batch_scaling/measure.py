@@ -4,17 +4,21 @@ Contract:
 - `build_problem(task, n_samples, seed)` makes the fixed net and data set of the study from the
   course's preset for `task` (inputs standardised) and a root seed. The net's parameters come from
   `stream(seed, INIT, 0)`, the same stream as member 0 of the training study.
-- `pretrain(problem, epochs, seed)` trains a copy of the net with the preset's optimiser, learning
-  rate and batch size (mean reduction): the "trained" phase.
 - `minibatch_sq_norms(net, X, Y, loss, batch_size, n_minibatches, rng)` draws `n_minibatches`
   minibatches of `batch_size` distinct examples each (without replacement within a batch,
   independently across batches) and returns, for `sum` and `mean` reduction, the squared norm of
   every minibatch's gradient over all parameters, each from a real forward and backward pass.
 - `per_example_gradients(net, X, Y, loss)` is the (N, P) matrix of the gradients of the
   per-example losses l_i, defined so that the mean-reduction loss of a batch is (1/B) sum_i l_i.
-- `noise_statistics(G_examples)`: |G|^2, tr(Sigma) and B_simple from those gradients.
-- `stream(seed, NAME, *index)`: the named random streams (DATA, INIT, ORDER, SAMPLING, PRETRAIN)
-  under the root seed, which the sweep cells (experiments.batch_scaling.cells) share.
+- `noise_statistics(G_examples)`: |G|^2, tr(Sigma) and B_simple from those gradients;
+  `bootstrap_b_simple(G_examples, replicates, rng)`: B_simple of `replicates` bootstrap
+  resamples of the examples (how much B_simple moves with the data set drawn).
+- `seed_nets(task, X, Y, labels, seeds, seed, pretrain_epochs)`: the nets of the training study's
+  seeds (member s from stream INIT s), pretrained as one ensemble for `pretrain_epochs` epochs
+  when > 0 (member s's data order: stream PRETRAIN s), one single net each: the nets of the
+  "init" and "trained" phases.
+- `stream(seed, NAME, *index)`: the named random streams (DATA, INIT, ORDER, SAMPLING, PRETRAIN,
+  BOOTSTRAP) under the root seed, which the sweep cells (experiments.batch_scaling.cells) share.
 
 How: the minibatches run on the MLP's ensemble axis. The net is replicated into M identical
 members and member m gets minibatch m (x of shape (M, B, d)), so one vectorised forward and
@@ -44,6 +48,7 @@ CHUNK_EXAMPLES = 1 << 16  # examples per vectorised pass (bounds memory at about
 # Named random streams under the root seed: stream(seed, NAME, i) = SeedSequence(seed,
 # spawn_key=(NAME, i)). The keys are far from the small cell indices of the sweep engine.
 DATA, INIT, ORDER, SAMPLING, PRETRAIN = 1_000_001, 1_000_002, 1_000_003, 1_000_004, 1_000_005
+BOOTSTRAP = 1_000_006
 
 
 def stream(seed: int, name: int, *index: int) -> np.random.Generator:
@@ -89,21 +94,26 @@ def build_problem(task: str, n_samples: int, seed: int) -> Problem:
     return Problem(task, net, X, Y, get_preset(task).loss, labels)
 
 
-def pretrain(problem: Problem, epochs: int, seed: int) -> Problem:
-    """A copy of the problem, its net trained for `epochs` epochs with the preset's settings."""
-    p = get_preset(problem.task)
-    net = problem.net.member(0)
-    fit(
-        net,
-        TrainData(problem.X, problem.Y, labels_train=problem.labels),
-        loss=problem.loss,
-        reduction="mean",
-        optimizer=make_optimizer(p.optimizer, p.lr),
-        epochs=epochs,
-        batch_size=p.batch_size,
-        rngs=[stream(seed, PRETRAIN)],
-    )
-    return Problem(problem.task, net, problem.X, problem.Y, problem.loss, problem.labels)
+def seed_nets(
+    task: str, X: Array, Y: Array, labels: Array | None, seeds: int, seed: int,
+    pretrain_epochs: int = 0,
+) -> list[MLP]:  # fmt: skip
+    """One single net per seed s (stream INIT s), trained together as an ensemble with the
+    preset's optimiser, rate and batch size for `pretrain_epochs` epochs (none when 0)."""
+    p = get_preset(task)
+    net = make_net(task, X.shape[1], Y.shape[1], [stream(seed, INIT, s) for s in range(seeds)])
+    if pretrain_epochs > 0:
+        fit(
+            net,
+            TrainData(X, Y, labels_train=labels),
+            loss=p.loss,
+            reduction="mean",
+            optimizer=make_optimizer(p.optimizer, p.lr),
+            epochs=pretrain_epochs,
+            batch_size=p.batch_size,
+            rngs=[stream(seed, PRETRAIN, s) for s in range(seeds)],
+        )
+    return [net.member(s) for s in range(seeds)]
 
 
 def replicate(net: MLP, copies: int) -> MLP:
@@ -197,3 +207,17 @@ def noise_statistics(G_examples: Array) -> dict[str, float]:
         "example_sq_norm": float(np.einsum("np,np->", G_examples, G_examples) / len(G_examples)),
         "b_simple_direct": trace / g2 if g2 > 0 else float("inf"),
     }
+
+
+def bootstrap_b_simple(G_examples: Array, replicates: int, rng: np.random.Generator) -> Array:
+    """(replicates,): B_simple = tr(Sigma) / |G|^2 of bootstrap resamples of the N examples
+    (N drawn with replacement). With counts c_i of example i in a resample, G* = sum_i c_i g_i / N
+    and tr(Sigma*) = sum_i c_i |g_i|^2 / N - |G*|^2 (the population covariance, as in
+    noise_statistics)."""
+    n = G_examples.shape[0]
+    counts = rng.multinomial(n, np.full(n, 1.0 / n), size=replicates) / n  # (R, N)
+    G = counts @ G_examples  # (R, P)
+    g2 = np.einsum("rp,rp->r", G, G)
+    trace = counts @ np.einsum("np,np->n", G_examples, G_examples) - g2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(g2 > 0, trace / g2, np.inf)

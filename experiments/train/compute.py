@@ -6,8 +6,9 @@ compute(config, ctx) trains the net of `config` (experiments.train_config) and r
   after every epoch on the whole training set): train_loss, test_loss, train_/test_accuracy
   (classification) or train_/test_r2 (regression); per weight layer l: grad_norm_W<l> (||dL/dW_l||)
   and signal_norm_z<l> (||dL/dz_l||); per hidden layer h: dead_fraction_h<h>,
-  saturated_fraction_h<h> (sigmoid and tanh only), act_mean_h<h>, act_std_h<h>, act_min_h<h>,
-  act_max_h<h>. A diverged run ends with the row whose training loss is not finite.
+  saturated_fraction_h<h> (the activations that can saturate: core.diagnostics), act_mean_h<h>,
+  act_std_h<h>, act_min_h<h>, act_max_h<h>. A diverged run ends with the row whose training loss
+  is not finite.
 - milestones: about 11 evenly spaced rows of history (first and last included), main columns.
 - dataset: one row describing the data and the net (name, task, source: 'generated' or the CSV
   path, sizes, features as a JSON list, target, ...).

@@ -4,7 +4,8 @@ Findings (each a sentence with its numbers, from `history`):
 - the final (or last recorded) losses and accuracy / R^2, and how far the loss fell from epoch 0;
 - whether training diverged, and at which epoch (the first non-finite training loss);
 - the ratio of the first to the last layer's gradient norm at initialisation and at the end;
-- per hidden layer, the dead fraction (and the saturated fraction for sigmoid and tanh) at
+- per hidden layer, the dead fraction (and the saturated fraction for the activations that can
+  saturate: sigmoid and tanh, and the left tail of GELU, SiLU, ELU, ...) at
   initialisation and at the end, and the range of the hidden activations.
 A table or figure that is missing (an interrupted run) is named as missing, not silently skipped.
 """
@@ -17,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from nnhw.core.activations import get_activation, saturation_edge
 from nnhw.core.diagnostics import SATURATION_THRESHOLD
 from nnhw.experiments.reporting.numbers import number
 from nnhw.experiments.reporting.report import Finding
@@ -163,21 +165,29 @@ def _unit_findings(
 
     for h, col in enumerate(layer_columns(history, "dead_fraction_h"), start=1):
         a, b = float(first[col]), float(last[col])
-        if config.activation in ("sigmoid", "tanh", "identity") and a == b == 0:
-            continue  # their derivative is never 0: "0.0% dead" says nothing (saturation does)
+        if get_activation(config.activation).kind not in ("dying", "leaky") and a == b == 0:
+            continue  # a smooth derivative is never 0 on a whole batch: "0.0% dead" says nothing
         out.append(
             Finding(
                 f"Hidden layer {h} ({config.activation}): {_pct(b)} of its units are dead (zero "
                 f"derivative on every training example) {when(a)}."
             )
         )
+    act = get_activation(config.activation, elu_alpha=getattr(config, "elu_alpha", 1.0))
+    if act.saturation == "left tail":  # GELU, SiLU, ELU, ...: only the flat left tail counts
+        edge = saturation_edge(act, SATURATION_THRESHOLD)
+        rule = (
+            f"in the flat left tail, z < {number(edge)}, where |f'| stays below "
+            f"{_pct(SATURATION_THRESHOLD)} of its maximum"
+        )
+    else:
+        rule = f"derivative below {_pct(SATURATION_THRESHOLD)} of its maximum"
     for h, col in enumerate(layer_columns(history, "saturated_fraction_h"), start=1):
         a, b = float(first[col]), float(last[col])
         out.append(
             Finding(
                 f"Hidden layer {h} ({config.activation}): {_pct(b)} of unit activations are "
-                f"saturated (derivative below {_pct(SATURATION_THRESHOLD)} of its maximum) "
-                f"{when(a)}."
+                f"saturated ({rule}) {when(a)}."
             )
         )
     at = "at initialisation" if same else f"at epoch {e}"

@@ -37,7 +37,7 @@ def test_tiny_run_exits_0_and_writes_the_run_directory(invoke: Invoke, tmp_path:
     run = Path(payload["run_dir"])
     for name in ("gradients", "noise", "fits", "slopes", "training", "training_breaks"):
         assert (run / "tables" / f"{name}.csv").is_file(), name
-    for name in ("gradient_norm", "sq_norm", "training_loss", "training_final"):
+    for name in ("gradient_norm", "sq_norm", "lr_rules", "training_loss", "training_final"):
         assert (run / "plots" / f"{name}.png").is_file(), name
     assert "B_simple" in (run / "report.md").read_text()
     assert "b_simple_direct" in payload["metrics"]
@@ -70,6 +70,8 @@ def test_resume_with_other_settings_is_refused(invoke: Invoke, tiny_run: Path) -
         (["--minibatches", "2"], "--minibatches"),
         (["--lr", "0"], "--lr"),
         (["--seeds", "0"], "--seeds"),
+        (["--warmup-epochs", "-1"], "--warmup-epochs"),
+        (["--warmup-epochs", "3"], "--warmup-epochs: 3 is longer than the training"),
     ],
 )
 def test_bad_input_exits_2_with_one_line(
@@ -83,10 +85,26 @@ def test_bad_input_exits_2_with_one_line(
     assert not any(tmp_path.iterdir())  # no run directory left behind
 
 
+def test_warmup_ramps_the_scaled_rules(invoke: Invoke, tmp_path: Path) -> None:
+    code, out, err = invoke("batch-scaling", *TINY, "--warmup-epochs", "1", "--json",
+                            "--out", tmp_path)  # fmt: skip
+    assert code == 0, err
+    run = Path(json.loads(out)["run_dir"])
+    assert tomllib.loads((run / "config.toml").read_text())["batch-scaling"]["warmup_epochs"] == 1
+    t = (run / "tables" / "training.csv").read_text().splitlines()
+    header = t[0].split(",")
+    rule, warm = header.index("lr_rule"), header.index("warmup_epochs")
+    rows = [line.split(",") for line in t[1:]]
+    assert {r[warm] for r in rows if r[rule] in ("linear", "sqrt")} == {"1.0"}
+    assert {r[warm] for r in rows if r[rule] == "fixed"} == {"0.0"}
+    assert "warm up over 1 epoch (" in (run / "report.md").read_text()
+
+
 def test_help_lists_the_options(invoke: Invoke) -> None:
     code, out, err = invoke("batch-scaling", "--help")
     assert code == 0, err
     for option in ("--task", "--batch-sizes", "--samples", "--minibatches", "--train-epochs",
-                   "--lr", "--seeds", "--workers", "--dask", "--resume", "--fail-fast",
+                   "--lr", "--seeds", "--warmup-epochs", "--workers", "--dask", "--resume",
+                   "--fail-fast",
                    "--out", "--seed", "--config", "--quiet", "--json"):  # fmt: skip
         assert option in out, option

@@ -332,3 +332,17 @@ def test_findings_carry_the_numbers_of_the_history():
     assert "did not diverge" in texts
     sat = h["saturated_fraction_h1"].iloc[-1]
     assert f"{100 * sat:.1f}% of unit activations are saturated" in texts
+
+
+@pytest.mark.parametrize("activation", ["gelu", "elu", "mish"])
+def test_new_activations_train_and_say_where_they_saturate(activation):
+    """A smooth activation's units are never dead on a whole batch: no "0.0% dead" finding; its
+    saturation is the flat left tail, and the finding says where that starts."""
+    cfg, tables = run(task="regression", activation=activation, **SMALL)
+    h = tables["history"]
+    loss = h["train_loss"].to_numpy()
+    assert np.all(np.isfinite(loss)) and loss[-1] < loss[0]
+    texts = [f.text for f in train.report(tables, cfg).findings]
+    assert not any("units are dead" in t for t in texts)
+    saturation = [t for t in texts if "saturated" in t]
+    assert saturation and all("flat left tail, z < -" in t for t in saturation)
