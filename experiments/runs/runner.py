@@ -43,6 +43,7 @@ computing, holding the run's lock; the result equals the original byte for byte.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import errno
 import importlib
 import math
@@ -53,7 +54,6 @@ import signal
 import socket
 import sys
 import threading
-import tomllib
 import traceback
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -62,7 +62,7 @@ from typing import Any
 
 from nnhw.core.errors import NnhwError
 from nnhw.experiments.runs import studies
-from nnhw.experiments.runs.configfile import config_from_mapping, config_to_dict, dump_config_toml
+from nnhw.experiments.runs.configfile import config_from_mapping, config_to_dict
 from nnhw.experiments.runs.context import Interrupted, ProgressFactory, RunContext, no_progress
 from nnhw.experiments.runs.rundir import RunDir, now_iso, run_status
 from nnhw.experiments.runs.studies import Study
@@ -121,12 +121,17 @@ def _open_for_resume(path: Path, command: str, config: Any) -> RunDir:
                 f"--resume: {path} has {info.get('status')}; there is nothing to resume "
                 f"(nnhw report {shlex.quote(str(path))} draws its figures and report again)"
             )
-        old = _saved_settings(rd, command)
-        new = tomllib.loads(dump_config_toml(command, config_to_dict(config))).get(command, {})
+        # Compared as configs, not as files: a setting the saved file leaves out (unset, or
+        # added to nnhw since) is its default, as `--config <that file>` would read it.
+        source = f"{rd.path / 'config.toml'} [{command}]"
+        try:
+            saved = config_from_mapping(type(config), _saved_settings(rd, command), source)
+        except NnhwError as exc:
+            raise NnhwError(f"--resume: {exc}") from None
         differ = [
-            f"{key} was {old.get(key, '(unset)')!r}, now {new.get(key, '(unset)')!r}"
-            for key in dict.fromkeys([*new, *old])
-            if old.get(key) != new.get(key)
+            f"{f.name} was {getattr(saved, f.name)!r}, now {getattr(config, f.name)!r}"
+            for f in dataclasses.fields(config)
+            if getattr(saved, f.name) != getattr(config, f.name)
         ]
         if differ:
             raise NnhwError(

@@ -65,6 +65,11 @@ def test_an_id_prefix_under_out_and_agreeing_options_are_accepted(
 ) -> None:
     out = tmp_path / "runs"
     run, _ = interrupted(invoke, out, monkeypatch, "--n-a", "4")
+    # A setting its config.toml leaves out (one added to nnhw since) takes its default.
+    config = run / "config.toml"
+    text = config.read_text()
+    assert "fail_a = -1\n" in text
+    config.write_text(text.replace("fail_a = -1\n", ""))
     code, _, err = invoke("toy-sweep", "--resume", run.name[:15], "--out", out,
                           "--n-a", "4", "--workers", "2", "-q")  # fmt: skip
     assert code == 0, err
