@@ -423,17 +423,17 @@ def run_study(command: str, config: Any, run: RunOptions) -> None:
     except KeyboardInterrupt:  # escaped the runner (e.g. before the run directory existed)
         print("nnhw: interrupted", file=sys.stderr)
         raise typer.Exit(130) from None
-    finally:
     except OSError as exc:  # a full disk before the run could record it (e.g. its run.json)
         if exc.errno not in DISK_FULL:
             raise
         print(f"nnhw: error: --out {run.out}: {exc.strerror}", file=sys.stderr)
         raise typer.Exit(1) from None
+    finally:
         if bars is not None:
             bars.stop()
     path = outcome.rundir.path
-    if outcome.status == "interrupted" and outcome.message:
     hint = f"; resume with: {resume_command(command, path)}" if run.resumable else ""
+    if outcome.status == "interrupted" and outcome.message:
         print(f"nnhw: {outcome.message}", file=sys.stderr)
     elif outcome.status == "interrupted":
         print(f"nnhw: interrupted{hint}", file=sys.stderr)
