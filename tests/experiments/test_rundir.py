@@ -18,6 +18,7 @@ from nnhw.experiments.runs.rundir import (
     RunDir,
     atomic_write_bytes,
     atomic_write_text,
+    lock_held,
     now_iso,
     run_status,
 )
@@ -151,3 +152,24 @@ def test_open_rejects_non_run_dirs(tmp_path: Path) -> None:
         RunDir.open(tmp_path / "nope")
     with pytest.raises(NnhwError, match="not a run directory"):
         RunDir.open(tmp_path)
+
+
+@pytest.mark.parametrize("kind", ["symlink", "fifo"])
+def test_a_run_lock_that_is_not_a_regular_file_is_refused(tmp_path: Path, kind: str) -> None:
+    rd = make(tmp_path)
+    rd.release()
+    lock = rd.path / "run.lock"
+    lock.unlink()
+    target = tmp_path / "elsewhere"
+    if kind == "symlink":
+        lock.symlink_to(target)  # dangling: creating the lock would write outside the run
+    else:
+        os.mkfifo(lock)
+    for owner in (RunDir.open, RunDir):  # refused when the folder is opened, and by acquire
+        with pytest.raises(
+            NnhwError, match=r"/run\.lock: (is )?(a symbolic link|not a regular|a FIFO)"
+        ):
+            owner(rd.path).acquire()
+    assert not target.exists()
+    assert lock_held(rd.path) is None  # cannot tell: the pid rule decides
+    assert run_status(rd.path) == "running"  # this process's pid, alive
