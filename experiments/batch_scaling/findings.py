@@ -88,12 +88,12 @@ def _loss(value: float) -> str:
 
 
 def _slope_phrase(claim: dict[str, Any], reduction: str, which: str, bound: str) -> str:
-    """'B^0.964 for B = 32..256 (B >= 27.3)', or why there is no slope for that range."""
+    """'goes as B^0.964 for B = 32..256 (B >= 27.3)', or why there is no slope for that range."""
     tag = f"{reduction}_{which.replace('-B', '')}"
     lo, hi = claim[f"range_{tag}"]
     if lo < 0 or lo == hi:
-        return f"no slope for {bound} (fewer than two batch sizes tried lie there)"
-    return f"B^{number(claim[f'slope_{tag}'])} for B = {lo}..{hi} ({bound})"
+        return f"has no slope for {bound} (fewer than two batch sizes tried lie there)"
+    return f"goes as B^{number(claim[f'slope_{tag}'])} for B = {lo}..{hi} ({bound})"
 
 
 PHASE_OPENINGS = {"init": "At initialisation", "trained": "After the short training"}
@@ -140,11 +140,11 @@ def claim_verdict(tables: dict[str, pd.DataFrame], phase: str, factor: float) ->
     also = f"; {seeds}: the noise scale varies from net to net" if seeds else ""
     text = (
         f"{_phase(phase)} (B_simple = {number(bs)} for the net measured{also}), the summed "
-        f"loss's gradient norm goes as {_slope_phrase(claim, 'sum', 'large-B', large)}; "
+        f"loss's gradient norm {_slope_phrase(claim, 'sum', 'large-B', large)}; "
         f"{_slope_phrase(claim, 'sum', 'small-B', small)}; "
-        f"B^{number(claim['slope_sum_all'])} over all sizes. The mean loss's gradient norm "
-        f"{grows}: {_slope_phrase(claim, 'mean', 'large-B', large)}; "
-        f"B^{number(mean_all)} over all sizes."
+        f"goes as B^{number(claim['slope_sum_all'])} over all sizes. The mean loss's gradient "
+        f"norm {grows}: it {_slope_phrase(claim, 'mean', 'large-B', large)}; "
+        f"goes as B^{number(mean_all)} over all sizes."
     )
     sum_large = claim["slope_sum_large"]
     lo, hi = claim["range_sum_large"]
