@@ -4,7 +4,9 @@ summaries of several runs side by side (what `nnhw runs` shows).
 Contract:
 - `list_runs(out) -> list[RunEntry]`, newest first. Every folder that looks like a run (named
   `<YYYYMMDD-HHMMSS>-<command>...` or holding run.json) is listed; a missing or unreadable
-  run.json gives status "broken" and never raises. Other files and folders are ignored.
+  run.json (or one of the wrong shape, a FIFO, a link: run folders are read through
+  runs.safefs) gives status "broken", the reason in place of the headline, and never raises.
+  Other files and folders, and links to folders, are ignored.
 - `find_run(out, ident) -> Path`: a run folder by path, by id under `out`, or by a unique id prefix.
 - `load_run(path) -> LoadedRun`: run.json, settings, the study module, config and tables.
 - `findings(run)`: the study's findings rebuilt from the saved tables.
@@ -73,11 +75,11 @@ def entry(path: Path) -> RunEntry:
     status = run_status(path)
     command, started = _from_name(path.name)
     info: dict[str, Any] = {}
-    if status != "broken":
-        try:
-            info = RunDir(path).run_json()
-        except NnhwError:
-            status = "broken"
+    problem = ""
+    try:
+        info = RunDir(path).run_json()
+    except NnhwError as exc:  # why it is broken, in place of a headline (its path left out)
+        status, problem = "broken", str(exc).replace(f"{path}{os.sep}", "", 1)
     duration = info.get("duration_s")
     return RunEntry(
         id=path.name,
@@ -86,7 +88,7 @@ def entry(path: Path) -> RunEntry:
         status=status,
         started=str(info.get("started") or started),
         duration_s=float(duration) if isinstance(duration, int | float) else None,
-        headline=_headline(path, info) if info else "",
+        headline=_headline(path, info) if info else f"({problem[:200]})",
     )
 
 
@@ -167,45 +169,74 @@ def findings(run: LoadedRun) -> list[Finding]:
         return []
 
 
-def _flatten(df: pd.DataFrame) -> dict[str, Any]:
-    """A summary table as key -> value: one row as is; several rows keyed by the first text
-    column ('relu · test_loss')."""
-    if len(df) == 1:
-        return {str(k): v for k, v in df.iloc[0].items()}
+# Numeric columns that identify a summary row rather than measure something (with every text
+# column): the rows of two runs are aligned by these, so a --depths run lines up with a plain run
+# at its one depth.
+KEY_COLUMNS = ("depth", "width", "batch_size", "layer", "seed", "epoch", "phase", "scale")
+
+
+def _key_columns(df: pd.DataFrame) -> list[str]:
     # pandas only where summaries are flattened or compared, not to list runs
     from pandas.api.types import is_numeric_dtype
 
-    label = next((c for c in df.columns if not is_numeric_dtype(df[c])), None)
+    return [c for c in df.columns if c in KEY_COLUMNS or not is_numeric_dtype(df[c])]
+
+
+def _label(row: Any, keys: list[str]) -> str:
+    """'relu · depth 4': text keys by their value, numeric keys by name and value."""
+    parts = []
+    for col in keys:
+        value = row[col]
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        parts.append(str(value) if isinstance(value, str) else f"{col} {value}")
+    return " · ".join(parts)
+
+
+def _flatten(df: pd.DataFrame) -> dict[str, Any]:
+    """A summary table as key -> value: one row without key columns as is; otherwise each
+    measurement keyed by its row's key columns ('relu · depth 4 · test_loss')."""
+    keys = _key_columns(df)
+    if len(df) == 1 and not keys:
+        return {str(k): v for k, v in df.iloc[0].items()}
     out: dict[str, Any] = {}
     for i, row in df.iterrows():
-        name = str(row[label]) if label is not None else str(i)
+        name = _label(row, keys) if keys else str(i)
         for col, value in row.items():
-            if col != label:
+            if col not in keys:
                 out[f"{name} · {col}"] = value
     return out
 
 
 def summary_of(run: LoadedRun) -> dict[str, Any]:
-    """Settings, status and measurements of one run as one flat mapping."""
+    """Settings, status and measurements of one run as one flat mapping: the `summary` table
+    keyed by its rows' key columns, else the study's metrics."""
     row: dict[str, Any] = {"status": run.status, "started": run.info.get("started")}
     row["duration_s"] = run.info.get("duration_s")
     row.update({f"setting: {k}": (", ".join(map(str, v)) if isinstance(v, list) else v)
                 for k, v in run.settings.items()})  # fmt: skip
     metrics: dict[str, Any] = {}
-    if hasattr(run.study, "metrics"):
+    if "summary" in run.tables:
+        metrics = _flatten(run.tables["summary"])
+    elif hasattr(run.study, "metrics"):
         try:
             metrics = dict(run.study.metrics(run.tables))
         except Exception:
             metrics = {}
-    if not metrics and "summary" in run.tables:
-        metrics = _flatten(run.tables["summary"])
     row.update(metrics)
     row["headline"] = _headline(run.path, run.info)
     return row
 
 
+def _differ(values: list[Any]) -> bool:
+    shown = {str(v) for v in values if v is not None and not (isinstance(v, float) and v != v)}
+    return len(shown) > 1 or (len(shown) == 1 and any(v is None for v in values))
+
+
 def compare(runs: list[LoadedRun]) -> pd.DataFrame:
-    """Summaries side by side: a `key` column, then one column per run id."""
+    """Summaries side by side: a `key` column, `differs` ("yes" on a setting whose value is not
+    the same in every run), then one column per run id. Measurements are aligned by their rows'
+    key columns (activation, depth, ...): a row one run lacks is empty there."""
     # pandas only where runs are compared, not to list them
     import pandas as pd
 
@@ -214,6 +245,9 @@ def compare(runs: list[LoadedRun]) -> pd.DataFrame:
         raise NnhwError(f"runs compare: the runs are of different commands ({', '.join(commands)})")
     summaries = {r.path.name: summary_of(r) for r in runs}
     keys = list(dict.fromkeys(k for s in summaries.values() for k in s))
-    data: dict[str, list[Any]] = {"key": keys}
-    data.update({rid: [s.get(k) for k in keys] for rid, s in summaries.items()})
-    return pd.DataFrame(data)
+    columns = {rid: [s.get(k) for k in keys] for rid, s in summaries.items()}
+    differs = [
+        "yes" if k.startswith("setting: ") and _differ([c[i] for c in columns.values()]) else ""
+        for i, k in enumerate(keys)
+    ]
+    return pd.DataFrame({"key": keys, "differs": differs, **columns})

@@ -311,8 +311,11 @@ def test_run_json_and_config_of_the_wrong_shape_are_one_line(
     for args in (("runs", "show", run), ("runs", "compare", run, other), ("report", run),
                  (*TINY, "--resume", run)):  # fmt: skip
         one_line_error(invoke(*args), str(mark.name), entry)
-    code, _, err = invoke("runs", "--out", results)
+    code, out, err = invoke("runs", "--out", results, "--json")  # the listing carries on
     assert code == 0, err
+    if file == "run.json":  # ... and says why the run is broken
+        (row,) = [r for r in json.loads(out) if r["id"] == run.name]
+        assert row["status"] == "broken" and entry in row["headline"], row
 
 
 # -- a crafted cell ------------------------------------------------------------------------------
