@@ -5,6 +5,7 @@ the runner. Only typer and the standard library are imported at module level.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -31,8 +32,32 @@ def batch_scaling(
             "The course's preset net and data: regression, classification. Default: regression.",
         ),
     ] = None,
+    csv: Annotated[
+        Path | None,
+        option(
+            "csv",
+            "PATH",
+            "A CSV file with a header row instead of the preset's data: every column but "
+            "--target is an input (inputs and a regression target are standardised).",
+        ),
+    ] = None,
+    target: Annotated[
+        str | None,
+        option(
+            "target",
+            "COLUMN",
+            "The column of --csv to predict: numbers for regression, class labels (numbers or "
+            "names such as cat, dog) for --task classification.",
+        ),
+    ] = None,
     samples: Annotated[
-        int | None, option("samples", "N", "Size N of the data set (>= 4). Default: 256.")
+        int | None,
+        option(
+            "samples",
+            "N",
+            "Size N of the data set (>= 4): points generated, or rows drawn from --csv. "
+            "Default: 256; with --csv, every row.",
+        ),
     ] = None,
     batch_sizes: Annotated[
         str | None,
@@ -127,10 +152,14 @@ def batch_scaling(
       nnhw batch-scaling --config results/<run>/config.toml   # repeats a run exactly
     """
     # here, not at the top: `nnhw --help` imports every command module and should load no study
+    import numpy as np
+
     from nnhw.experiments.batch_scaling.config import COMMAND, Config
+    from nnhw.experiments.data.prepare import sampled_table
 
     values = {
-        "task": task, "samples": samples, "minibatches": minibatches,
+        "task": task, "samples": samples, "minibatches": minibatches, "target": target,
+        "csv": None if csv is None else str(csv.expanduser().resolve()),
         "pretrain_epochs": pretrain_epochs, "train_epochs": train_epochs, "lr": lr,
         "seeds": seeds, "regime_factor": regime_factor, "curve_factor": curve_factor,
         "warmup_epochs": warmup_epochs, "seed": seed,
@@ -138,4 +167,6 @@ def batch_scaling(
         else parse_list(batch_sizes, "--batch-sizes", cast=int),
     }  # fmt: skip
     cfg = resolve_config(ctx, COMMAND, Config, values, run.config)
+    if cfg.csv is not None:  # a bad CSV or --samples beyond its rows, before any run directory
+        sampled_table(cfg.csv, str(cfg.target), cfg.task, cfg.samples, np.random.default_rng(0))
     run_study(COMMAND, cfg, run)

@@ -406,8 +406,11 @@ def run_study(command: str, config: Any, run: RunOptions) -> None:
     from nnhw.experiments.runs.context import SweepOptions, no_progress
     from nnhw.experiments.runs.rundir import dumps_json
     from nnhw.experiments.runs.runner import DISK_FULL, execute, resume_command
+    from nnhw.experiments.runs.validate import check_size
 
     resume = resume_target(run.out, run.resume) if run.resume is not None else None
+    # settings beyond this machine's memory or the work limit: refused before any run directory
+    check_size(command, config, 1 if run.dask is not None else run.workers)
     bars = terminal_progress(run.quiet)
     argv = list(_ARGV) or [command]
     try:

@@ -8,6 +8,7 @@ fast; choices are checked by the Config against the core's registries, case-inse
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -48,11 +49,30 @@ def compare_activations(
             "task",
             "TASK",
             f"The course's net: {HELP_CHOICES['task']}. "
-            "Default: the task of --dataset, else classification.",
+            "Default: the task of --dataset, else classification (unlike train and "
+            "batch-scaling, whose default is regression).",
         ),
     ] = None,
     dataset: Annotated[
         str | None, option("dataset", "NAME", f"Data: {HELP_CHOICES['dataset']}. {PRESET}")
+    ] = None,
+    csv: Annotated[
+        Path | None,
+        option(
+            "csv",
+            "PATH",
+            "A CSV file with a header row (instead of --dataset): every column but --target is "
+            "an input; all its rows are used.",
+        ),
+    ] = None,
+    target: Annotated[
+        str | None,
+        option(
+            "target",
+            "COLUMN",
+            "The column of --csv to predict: class labels (numbers or names such as cat, dog) "
+            "for classification, numbers for --task regression.",
+        ),
     ] = None,
     activations: Annotated[
         str | None,
@@ -115,6 +135,10 @@ def compare_activations(
         float | None,
         option("negative-slope", "SLOPE", "LeakyReLU's slope for z < 0, in [0, 1). Default: 0.01."),
     ] = None,
+    elu_alpha: Annotated[
+        float | None,
+        option("elu-alpha", "ALPHA", "ELU's alpha (> 0): -alpha is its floor. Default: 1."),
+    ] = None,
     bias_shift: Annotated[
         float | None,
         option(
@@ -135,10 +159,6 @@ def compare_activations(
 
     One sweep cell per activation (and per depth with --depths); all seeds of a
     cell train as one ensemble. Measured: losses, test accuracy or R^2, epochs
-    elu_alpha: Annotated[
-        float | None,
-        option("elu-alpha", "ALPHA", "ELU's alpha (> 0): -alpha is its floor. Default: 1."),
-    ] = None,
     to a target loss, per-layer gradient norms and the first-to-last ratio, dead
     and saturated units, the range of the hidden outputs, forward+backward time
     (as a ratio to ReLU), and with --include-identity the linear net against
@@ -157,15 +177,19 @@ def compare_activations(
       nnhw compare-activations --hidden 64,64,64,64 --activations relu,sigmoid
       nnhw compare-activations --bias-shift -3 --activations relu,leaky-relu
       nnhw compare-activations --depths 1,2,4,8 --workers 2
+      nnhw compare-activations --activations all --workers 2
       nnhw compare-activations --seeds 20 --workers 2
       nnhw compare-activations --resume results/<run>   # after Ctrl-C
     """
     # Imported when the command runs, not at start-up: `nnhw --help` stays fast
+    from nnhw.experiments.compare_activations.cells import with_data_checked
     from nnhw.experiments.compare_activations.config import COMMAND, Config
 
     values = {
         "task": task,
         "dataset": dataset,
+        "csv": None if csv is None else str(csv.expanduser().resolve()),
+        "target": target,
         "seeds": seeds,
         "epochs": epochs,
         "lr": lr,
@@ -176,8 +200,8 @@ def compare_activations(
         "target_loss": target_loss,
         "include_identity": include_identity,
         "negative_slope": negative_slope,
+        "elu_alpha": elu_alpha,
         "bias_shift": bias_shift,
-      nnhw compare-activations --activations all --workers 2
         "timing_repeats": timing_repeats,
         "seed": seed,
         "activations": None if activations is None else parse_list(activations, "--activations"),
@@ -185,5 +209,6 @@ def compare_activations(
         "depths": None if depths is None else parse_list(depths, "--depths", cast=int),
     }
     cfg = resolve_config(ctx, COMMAND, Config, values, run.config)
+    # a bad CSV or a batch larger than its training rows is reported before any run directory
+    cfg = with_data_checked(cfg, batch_given=batch_size is not None)
     run_study(COMMAND, cfg, run)
-        "elu_alpha": elu_alpha,

@@ -53,7 +53,8 @@ def train(
             "task",
             "TASK",
             f"The course's net: {HELP_CHOICES['task']}. "
-            "Default: the task of --dataset, else regression.",
+            "Default: the task of --dataset, else regression (as batch-scaling; "
+            "compare-activations defaults to classification).",
         ),
     ] = None,
     dataset: Annotated[
@@ -144,13 +145,13 @@ def train(
             "LeakyReLU's slope for z < 0 (leaky-relu only). Default: 0.01.",
         ),
     ] = None,
-    dtype: Annotated[
     elu_alpha: Annotated[
         float | None,
         option(
             "elu_alpha", "ALPHA", "ELU's alpha (> 0): -alpha is its floor (elu only). Default: 1."
         ),
     ] = None,
+    dtype: Annotated[
         str | None,
         option(
             "dtype", "TYPE", f"Floating-point precision: {HELP_CHOICES['dtype']}. Default: float64."
@@ -203,10 +204,10 @@ def train(
             f"--negative-slope applies to leaky-relu only; the net uses {cfg.activation} and "
             f"{cfg.output_activation}"
         )
-    prepare(cfg)  # a bad CSV or split is reported before any run directory exists
     if elu_alpha is not None and "elu" not in (cfg.activation, cfg.output_activation):
         raise NnhwError(
             f"--elu-alpha applies to elu only (selu's alpha is fixed); the net uses "
             f"{cfg.activation} and {cfg.output_activation}"
         )
+    prepare(cfg)  # a bad CSV or split is reported before any run directory exists
     run_study(COMMAND, cfg, run)

@@ -34,6 +34,7 @@ from nnhw.experiments.runs import studies
 from nnhw.experiments.runs.catalog import find_run, load_run
 from nnhw.experiments.runs.context import ProgressFactory, RunContext, SweepOptions, no_progress
 from nnhw.experiments.runs.runner import save_run
+from nnhw.experiments.runs.validate import check_size
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -162,6 +163,7 @@ def run(
     cfg = study.Config(**config)
     if workers < 1:
         raise NnhwError(f"workers must be >= 1, got {workers}")
+    check_size(name, cfg, workers)  # settings this machine cannot hold: refused at once
     ctx = RunContext(sweep=SweepOptions(workers=workers), progress=progress)
     tables = study.compute(cfg, ctx)
     return Result(name, cfg, dict(tables))

@@ -61,7 +61,7 @@ from nnhw.core.mlp import MLP
 from nnhw.core.optim import SGD
 from nnhw.core.presets import get_preset
 from nnhw.core.train import TrainData, fit
-from nnhw.experiments.batch_scaling.config import PHASES
+from nnhw.experiments.batch_scaling.config import PHASES, data_source
 from nnhw.experiments.batch_scaling.measure import (
     BOOTSTRAP,
     INIT,
@@ -110,7 +110,7 @@ def gradient_cell(params: dict[str, Any], seed: np.random.SeedSequence) -> dict[
     """Measure one phase: every batch size, both reductions, and the per-example statistics of
     every seed's net."""
     root, phase, task = int(params["root_seed"]), str(params["phase"]), str(params["task"])
-    X, Y, labels = build_data(task, int(params["n_samples"]), root)
+    X, Y, labels = build_data(task, int(params["n_samples"]), root, **data_source(params))
     epochs = int(params["pretrain_epochs"]) if phase == "trained" else 0
     nets = seed_nets(task, X, Y, labels, int(params.get("seeds", 1)), root, epochs)
     prob = Problem(task, nets[0], X, Y, get_preset(task).loss, labels)
@@ -187,7 +187,7 @@ def train_cell(params: dict[str, Any], seed: np.random.SeedSequence) -> dict[str
     base = float(params["lr"])
     lrs = np.array([cell_lr(base, r, B, int(params["b_ref"])) for r in rules])
 
-    X, Y, labels = build_data(task, int(params["n_samples"]), root)
+    X, Y, labels = build_data(task, int(params["n_samples"]), root, **data_source(params))
     inits = [stream(root, INIT, s) for _ in rules for s in range(n_seeds)]
     net = make_net(task, X.shape[1], Y.shape[1], inits)
     warmup = float(params.get("warmup_epochs", 0.0))

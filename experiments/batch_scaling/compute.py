@@ -41,7 +41,7 @@ import pandas as pd
 from nnhw.core.presets import PRESETS
 from nnhw.experiments.batch_scaling import fits
 from nnhw.experiments.batch_scaling.cells import ARMS, gradient_cell, train_cell
-from nnhw.experiments.batch_scaling.config import Config
+from nnhw.experiments.batch_scaling.config import Config, data_source
 from nnhw.experiments.runs.context import Interrupted, RunContext
 from nnhw.experiments.runs.sweep import SweepResults, combine, run_sweep
 
@@ -51,7 +51,7 @@ def gradient_cells(config: Config) -> list[dict[str, Any]]:
     common = {
         "task": config.task, "n_samples": config.samples, "root_seed": config.seed,
         "pretrain_epochs": config.pretrain_epochs, "batch_sizes": list(config.sizes),
-        "minibatches": config.minibatches, "seeds": config.seeds,
+        "minibatches": config.minibatches, "seeds": config.seeds, **data_source(config),
     }  # fmt: skip
     return [{"phase": phase, **common} for phase in config.phases]
 
@@ -63,6 +63,7 @@ def training_cells(config: Config) -> list[dict[str, Any]]:
         "task": config.task, "n_samples": config.samples, "root_seed": config.seed,
         "loss": PRESETS[config.task].loss, "seeds": config.seeds, "epochs": config.train_epochs,
         "lr": config.lr, "b_ref": config.sizes[0], "warmup_epochs": config.warmup_epochs,
+        **data_source(config),
     }  # fmt: skip
     return [
         {"batch_size": b, "reduction": reduction, "lr_rules": list(rules), **common}

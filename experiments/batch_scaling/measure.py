@@ -40,6 +40,7 @@ from nnhw.core.mlp import MLP
 from nnhw.core.optim import make_optimizer
 from nnhw.core.presets import get_preset
 from nnhw.core.train import TrainData, fit
+from nnhw.experiments.data.prepare import sampled_table
 
 Array = np.ndarray
 
@@ -79,8 +80,14 @@ def make_net(task: str, d_in: int, d_out: int, rngs: list[np.random.Generator]) 
     return MLP([d_in, *p.hidden, d_out], p.activation, p.output_activation, rngs, init=p.init)
 
 
-def build_data(task: str, n_samples: int, seed: int) -> tuple[Array, Array, Array | None]:
-    """The preset's data set: standardised X (N, d), targets Y (N, 1), labels (or None)."""
+def build_data(
+    task: str, n_samples: int, seed: int, csv: str | None = None, target: str | None = None
+) -> tuple[Array, Array, Array | None]:
+    """The preset's data set: standardised X (N, d), targets Y (N, 1), labels (or None); with
+    `csv`, `n_samples` rows of that file (experiments.data.prepare.sampled_table: Y is (N, k),
+    standardised for regression, one-hot for more than two classes)."""
+    if csv is not None:
+        return sampled_table(csv, str(target), task, n_samples, stream(seed, DATA))
     p = get_preset(task)
     ds = make_dataset(p.dataset, n_samples, stream(seed, DATA))
     X = Standardizer.fit(ds.X)(ds.X)

@@ -98,7 +98,8 @@ def report(tables: dict[str, pd.DataFrame], config: Any) -> Report:
         )
     sections.append(Section("Measurements", tables=[("gradients", "Per phase, reduction and B")]))
     summary = (
-        f"The {config.task} preset net on {config.samples} examples: SGD training at "
+        f"The {config.task} preset net on {config.samples} examples of "
+        f"{getattr(config, 'data_name', 'its data set')}: SGD training at "
         f"{len(config.sizes)} batch sizes ({config.sizes[0]} to {config.sizes[-1]}) with the "
         "mean loss and a fixed, a linearly scaled and a square-root scaled learning rate, "
         f"{config.seeds} seeds each (the homework's question 1.4(f): how the learning rate should "

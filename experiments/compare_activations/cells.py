@@ -10,8 +10,10 @@ stream into (init, order): member e's initial weights and minibatch order depend
 stream, e) only.
 
 The data are the same for every cell: `prepare_data` draws them from the root seed alone
-(`data_stream`), splits off a test set (TEST_FRACTION) and standardises inputs (and regression
-targets) with training-set statistics.
+(`data_stream`), or reads them from the run's --csv file (the params then carry `csv`, `target`
+and `task`; `data_source`), splits off a test set (config.TEST_FRACTION) and standardises inputs
+(and regression targets) with training-set statistics. `config_data(config)` is the same data
+for the study's own tables (points, timing).
 
 Tables (one row per ...; every table has `activation` and `depth`, the number of hidden layers):
 - history: activation x seed x epoch: train_loss, test_loss, train_<metric>, test_<metric>
@@ -28,23 +30,25 @@ Tables (one row per ...; every table has `activation` and `depth`, the number of
 
 from __future__ import annotations
 
+from dataclasses import replace
 from itertools import pairwise
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from nnhw.core.activations import DEFAULT_ELU_ALPHA
 from nnhw.core.data import make_dataset
 from nnhw.core.mlp import MLP
 from nnhw.core.optim import make_optimizer
-from nnhw.core.activations import DEFAULT_ELU_ALPHA
 from nnhw.core.train import History, fit, r2_score
+from nnhw.experiments.compare_activations.config import TEST_FRACTION, Config, check_batch
+from nnhw.experiments.data.csvfile import read_csv
 from nnhw.experiments.data.prepare import Prepared, output_count, split_and_standardise
 from nnhw.experiments.runs.executors import cell_threads
 from nnhw.experiments.runs.sweep import cell_seed
 
 Array = np.ndarray
-TEST_FRACTION = 0.2
 GRID_POINTS = 60  # per axis of a decision grid
 CURVE_POINTS = 120
 _DATA_TAG = 0xDA7A  # keeps the data stream apart from the cells' SeedSequence(root, (index,))
@@ -56,11 +60,49 @@ def data_stream(root_seed: int) -> np.random.Generator:
     return np.random.default_rng(np.random.SeedSequence([root_seed, _DATA_TAG]))
 
 
-def prepare_data(dataset: str, samples: int, root_seed: int) -> Prepared:
-    """Generate, split and standardise the data of a run."""
+def prepare_data(
+    dataset: str | None,
+    samples: int | None,
+    root_seed: int,
+    csv: str | None = None,
+    target: str | None = None,
+    task: str = "classification",
+) -> Prepared:
+    """Generate (or read from `csv`, its `target` column for `task`), split and standardise the
+    data of a run."""
     rng = data_stream(root_seed)
-    ds = make_dataset(dataset, samples, rng)
+    if csv is not None:
+        ds = read_csv(csv, str(target), task)
+    else:
+        ds = make_dataset(str(dataset), int(samples or 0), rng)
     return split_and_standardise(ds, TEST_FRACTION, rng, output_count(ds))
+
+
+def data_source(config: Config) -> dict[str, Any]:
+    """The CSV settings a cell's `prepare_data` needs beyond dataset and samples ({} for
+    generated data, so the cells of a generated run are what they always were)."""
+    if config.csv is None:
+        return {}
+    return {"csv": config.csv, "target": config.target, "task": config.task}
+
+
+def config_data(config: Config) -> Prepared:
+    """The data every cell of a run of `config` trains on."""
+    return prepare_data(config.dataset, config.samples, config.seed, **data_source(config))
+
+
+def with_data_checked(config: Config, batch_given: bool = True) -> Config:
+    """`config` once its --csv file has been read (bad data is an NnhwError before any run
+    directory exists): a --batch-size larger than the training rows is refused when given and
+    clamped to them when it is the preset's (config.check_batch). Generated data were checked
+    by the Config itself."""
+    if config.csv is None:
+        return config
+    n_train = config_data(config).train.n_samples
+    if not batch_given and int(config.batch_size or 0) > n_train:
+        return replace(config, batch_size=n_train)
+    check_batch(int(config.batch_size or 0), n_train, f"--csv {config.csv}")
+    return config
 
 
 def build_model(params: dict[str, Any], n_in: int, n_out: int, rngs: list) -> MLP:
@@ -73,6 +115,7 @@ def build_model(params: dict[str, Any], n_in: int, n_out: int, rngs: list) -> ML
         rngs,
         init=params["init"],
         negative_slope=params["negative_slope"],
+        elu_alpha=params.get("elu_alpha", DEFAULT_ELU_ALPHA),
     )
     for l in range(1, model.n_layers):
         model.params[f"b{l}"][...] += params["bias_shift"]
@@ -96,7 +139,8 @@ def cell_cost(params: dict[str, Any]) -> float:
     widths = [2, *params["hidden"], 1]  # the input and output widths barely matter here
     per_sample = sum(a * b for a, b in pairwise(widths))
     per_sample += _ACTIVATION_COST.get(params["activation"], 4.0) * sum(params["hidden"])
-    return float(params["seeds"] * params["epochs"] * params["samples"] * per_sample)
+    samples = params["samples"] or 1  # a --csv run's cells all share one file: any constant
+    return float(params["seeds"] * params["epochs"] * samples * per_sample)
 
 
 def activation_cell(
@@ -105,7 +149,8 @@ def activation_cell(
     """Train `params['seeds']` nets with `params['activation']` as one ensemble; the tables."""
     if "stream" in params:
         seed = cell_seed(params["root_seed"], params["stream"])
-    prep = prepare_data(params["dataset"], params["samples"], params["root_seed"])
+    source = {k: params[k] for k in ("csv", "target", "task") if k in params}
+    prep = prepare_data(params["dataset"], params["samples"], params["root_seed"], **source)
     members = [s.spawn(2) for s in seed.spawn(params["seeds"])]
     init_rngs = [np.random.default_rng(i) for i, _ in members]
     order_rngs = [np.random.default_rng(o) for _, o in members]
@@ -121,7 +166,6 @@ def activation_cell(
         rngs=order_rngs,
         threads=cell_threads(),  # a large ensemble (--seeds) splits over the cores when serial
     )
-        elu_alpha=params.get("elu_alpha", DEFAULT_ELU_ALPHA),
     act = params["activation"]
     tables = {
         "history": history_table(history, act, prep.metric),

@@ -16,9 +16,11 @@ on moons); the hidden activation is what varies.
 
 Tables: history, layers, decision_grid / fit_curve, linear_baseline (from the cells, each with
 `activation`, `depth` and the sweep's `cell` column); timing
-(experiments.compare_activations_summary.time_activations, measured serially in this process
-after the sweep, at every depth); points (the test set, for the plots); layer_summary and summary
-(one row per activation and depth; compare_activations_summary).
+(experiments.compare_activations.summary.time_activations, measured serially in this process
+after the sweep, at every depth, in NumPy and, when installed, PyTorch, whose import starts in the
+background when the study does); points (the test set, for the plots); layer_summary and summary
+(one row per activation and depth; compare_activations_summary); classes (classification on a
+--csv file: label, the file's name for it, count; data.prepare.classes_table).
 """
 
 from __future__ import annotations
@@ -26,9 +28,16 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from nnhw.core.presets import PRESETS
+from nnhw.experiments import timing
 from nnhw.experiments.compare_activations import summary
-from nnhw.experiments.compare_activations.cells import activation_cell, cell_cost
+from nnhw.experiments.compare_activations.cells import (
+    activation_cell,
+    cell_cost,
+    config_data,
+    data_source,
+)
 from nnhw.experiments.compare_activations.config import Config
+from nnhw.experiments.data.prepare import classes_table
 from nnhw.experiments.runs.context import Interrupted, RunContext
 from nnhw.experiments.runs.sweep import combine, run_sweep
 
@@ -54,9 +63,13 @@ def cells(config: Config) -> list[dict[str, Any]]:
         "seeds": config.seeds,
         "negative_slope": config.negative_slope,
         "bias_shift": config.bias_shift,
+        **data_source(config),
     }
+    # ELU's alpha only in ELU's cells: the other cells (and their stored results) stay as they were
+    alpha = {"elu_alpha": config.elu_alpha}
     return [
         {"activation": a, "depth": d, "hidden": config.hidden_at(d), "stream": i, **shared}
+        | (alpha if a == "elu" else {})
         for i, a in enumerate(config.activations)
         for d in config.depth_list
     ]
@@ -65,16 +78,22 @@ def cells(config: Config) -> list[dict[str, Any]]:
 def compute(config: Config, ctx: RunContext) -> dict[str, pd.DataFrame]:
     """The sweep, the timing, and the summaries (module docstring)."""
     tables: dict[str, pd.DataFrame] = {}
-    # ELU's alpha only in ELU's cells: the other cells (and their stored results) stay as they were
-    alpha = {"elu_alpha": config.elu_alpha}
+    data: dict[str, pd.DataFrame] = {}  # the class names of a --csv file (cat, dog), if any
+    classes = None if config.csv is None else classes_table(config_data(config).dataset)
+    if classes is not None:
+        data["classes"] = classes
+    timing.start_torch_import()  # seconds of import, overlapped with the sweep (timing needs it)
     try:
         tables["points"] = summary.points_table(config)
-        | (alpha if a == "elu" else {})
         results = run_sweep(
             activation_cell, cells(config), ctx, config.seed, name="activations", cost=cell_cost
         )
         tables.update(combine(results))
-        tables["timing"] = summary.time_activations(config, cells(config))
+        bar = ctx.progress("timing", None)  # seconds of repeated timings after the sweep
+        try:
+            tables["timing"] = summary.time_activations(config, cells(config))
+        finally:
+            bar.close()
     except KeyboardInterrupt:
-        raise Interrupted(summary.derived(tables, config)) from None
-    return summary.derived(tables, config)
+        raise Interrupted({**summary.derived(tables, config), **data}) from None
+    return {**summary.derived(tables, config), **data}

@@ -26,6 +26,15 @@ def _architecture(config: Any) -> str:
     return f"{depths} hidden layers of width {config.hidden[0]}"
 
 
+def _data(config: Any, tables: dict[str, pd.DataFrame]) -> str:
+    """'moons (1000 points)', or the CSV file with its class names when it has them."""
+    if getattr(config, "csv", None) is None:
+        return f"{config.dataset} ({config.samples} points)"
+    classes = tables.get("classes")
+    names = "" if classes is None else f"; classes {', '.join(map(str, classes['name']))}"
+    return f"{config.data_name} (--csv, target {config.target}{names})"
+
+
 # The summary is the content (every activation and depth); of the layers, the first and the
 # last weight layer of each net say how much gradient reaches the input side.
 VIEWS = {
@@ -48,7 +57,7 @@ def report(tables: Tables, config: Any) -> Report:
     at = f" At depth {depths[-1]}, the deepest." if several else ""
     per = "activation and depth" if several else "activation"
     desc = (
-        f"The {config.task} net of the course on {config.dataset} ({config.samples} points), "
+        f"The {config.task} net of the course on {_data(config, tables)}, "
         f"{_architecture(config)}, trained with each hidden "
         f"activation over {config.seeds} seeds ({config.optimizer}, lr {config.lr:g}, "
         f"{config.epochs} epochs, batch {config.batch_size}, init {config.init})."

@@ -41,7 +41,7 @@ import pandas as pd
 
 from nnhw.core.activations import get_activation
 from nnhw.core.losses import get_loss
-from nnhw.experiments.compare_activations.cells import build_model, prepare_data
+from nnhw.experiments.compare_activations.cells import build_model, config_data
 from nnhw.experiments.compare_activations.config import Config
 from nnhw.experiments.compare_activations.depth import ensure_depth
 
@@ -61,7 +61,7 @@ _TIMING_TAG = 0x71E  # the timing nets' initial weights: one stream, the same fo
 
 def points_table(config: Config) -> pd.DataFrame:
     """The test set in original units (inputs with at most 2 features)."""
-    prep = prepare_data(str(config.dataset), int(config.samples or 0), config.seed)
+    prep = config_data(config)
     test = prep.test
     cols: dict[str, Any] = {}
     if test.X.shape[1] <= 2:
@@ -75,7 +75,7 @@ def points_table(config: Config) -> pd.DataFrame:
 
 def time_activations(config: Config, cells: list[dict[str, Any]]) -> pd.DataFrame:
     """The timing table (module docstring)."""
-    prep = prepare_data(str(config.dataset), int(config.samples or 0), config.seed)
+    prep = config_data(config)
     X = prep.data.X_train
     rng = np.random.default_rng(np.random.SeedSequence([config.seed, _TIMING_TAG]))
     shape = (config.seeds, X.shape[0], max(config.hidden or (1,)))

@@ -12,7 +12,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from nnhw.core.errors import NnhwError
-from nnhw.experiments.runs.validate import check_int, check_names
+from nnhw.experiments.runs.validate import (
+    FLOAT_BYTES,
+    BadValueError,
+    Estimate,
+    check_int,
+    check_names,
+)
 from nnhw.experiments.softmax_stability import measure as sm
 
 COMMAND = "softmax-stability"
@@ -40,14 +46,14 @@ class Config:
             ("cases", sm.CASES, "case"),
         ):
             object.__setattr__(self, name, check_names(getattr(self, name), name, known, what))
-        for option, value in (("--scale-min", self.scale_min), ("--scale-max", self.scale_max)):
+        for field, value in (("scale_min", self.scale_min), ("scale_max", self.scale_max)):
             ok = isinstance(value, int | float) and not isinstance(value, bool)
             if (
                 not ok
                 or not math.isfinite(value)
                 or not SCALE_LIMITS[0] <= value <= SCALE_LIMITS[1]
             ):
-                raise NnhwError(f"{option} must be a number from 1e-30 to 1e30, got {value!r}")
+                raise BadValueError(field, f"must be a number from 1e-30 to 1e30, got {value!r}")
         if self.scale_min >= self.scale_max:
             raise NnhwError(
                 f"--scale-min must be below --scale-max, got {self.scale_min!r} >= "
@@ -62,3 +68,29 @@ class Config:
     def scales(self) -> np.ndarray:
         """The swept scales, log-spaced from scale_min to scale_max inclusive."""
         return np.logspace(math.log10(self.scale_min), math.log10(self.scale_max), self.points)
+
+
+# The settings that make a run big, for runs.validate.check_size (the one whose default shrinks
+# the estimate most is the one the error names).
+SIZE_FIELDS = ("rows", "classes", "points", "dtypes", "formulas", "cases")
+_SECONDS = 2.0  # start-up of the study (reference precision, tables)
+_ELEMENT_SECONDS = 5e-6  # per logit of one evaluation: the exact (mpmath) reference dominates
+_BISECTION_STEPS = 50  # evaluations per formula of a threshold search (softmax_stability.cells)
+_ARRAYS = 24  # float64 arrays of the logits' shape alive at once (inputs, outputs, errors, ...)
+
+
+def estimate(config: Config, workers: int = 1) -> Estimate:
+    """Peak memory and work of a run (runs.validate), fitted to runs from 3 s to 30 s: every
+    case x dtype cell evaluates its rows x classes logits at each of --points scales and in the
+    threshold bisection of each formula, each evaluation against the exact reference; the
+    temperature table adds --points exact rows. Memory: the cell's arrays of rows x classes
+    floats in flight on `workers` processes, and the sweep and cross-entropy tables."""
+    cells = len(config.cases) * len(config.dtypes)
+    logits = config.rows * config.classes
+    evaluations = config.points + _BISECTION_STEPS * len(config.formulas)
+    seconds = _SECONDS + _ELEMENT_SECONDS * (
+        cells * logits * evaluations + config.points * config.classes
+    )
+    per_cell = FLOAT_BYTES * _ARRAYS * logits
+    tables = 3 * FLOAT_BYTES * 20 * cells * config.points * (len(config.formulas) + 3)
+    return Estimate(per_cell * min(max(1, workers), cells) + tables, seconds)

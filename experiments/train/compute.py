@@ -10,6 +10,8 @@ compute(config, ctx) trains the net of `config` (experiments.train_config) and r
   act_std_h<h>, act_min_h<h>, act_max_h<h>. A diverged run ends with the row whose training loss
   is not finite.
 - milestones: about 11 evenly spaced rows of history (first and last included), main columns.
+- classes (classification on a CSV file): one row per class: label (the class number the net
+  predicts), name (the label as the file writes it, e.g. cat) and count.
 - dataset: one row describing the data and the net (name, task, source: 'generated' or the CSV
   path, sizes, features as a JSON list, target, ...).
 - test_points: the test set in original units with the net's predictions (x1, x2, ... when the
@@ -48,7 +50,12 @@ from nnhw.core.optim import make_optimizer
 from nnhw.core.softmax import softmax
 from nnhw.core.train import History, fit
 from nnhw.experiments.data.csvfile import read_csv
-from nnhw.experiments.data.prepare import Prepared, output_count, split_and_standardise
+from nnhw.experiments.data.prepare import (
+    Prepared,
+    classes_table,
+    output_count,
+    split_and_standardise,
+)
 from nnhw.experiments.runs.context import Interrupted, RunContext
 from nnhw.experiments.train.config import SOFTMAX_CE, Config
 
@@ -128,6 +135,7 @@ def build(config: Config, prep: Prepared, rng: np.random.Generator) -> MLP:
         init=str(config.init),
         dtype=np.dtype(config.dtype),
         negative_slope=config.negative_slope,
+        elu_alpha=config.elu_alpha,
     )
 
 
@@ -135,7 +143,6 @@ def compute(config: Config, ctx: RunContext) -> dict[str, pd.DataFrame]:
     """Train the net of `config`; the tables described in the module docstring."""
     data_rng, init_rng, order_rng = streams(config.seed)
     prep = prepare(config, data_rng)
-        elu_alpha=config.elu_alpha,
     model = build(config, prep, init_rng)
     optimizer = make_optimizer(str(config.optimizer), float(config.lr or 0), config.momentum)
     history = History()
@@ -177,11 +184,15 @@ def compute(config: Config, ctx: RunContext) -> dict[str, pd.DataFrame]:
 
 def _history_tables(history: History, config: Config, prep: Prepared) -> dict[str, pd.DataFrame]:
     table = history_table(history, config)
-    return {
+    tables = {
         "history": table,
         "milestones": milestones(table),
         "dataset": dataset_table(config, prep),
     }
+    classes = classes_table(prep.dataset)
+    if classes is not None:
+        tables["classes"] = classes
+    return tables
 
 
 def history_table(history: History, config: Config) -> pd.DataFrame:

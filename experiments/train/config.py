@@ -35,12 +35,18 @@ from nnhw.core.init import INIT_NAMES
 from nnhw.core.losses import LOSS_NAMES, REDUCTIONS
 from nnhw.core.optim import OPTIMIZER_NAMES
 from nnhw.core.presets import PRESETS
+from nnhw.experiments.data.prepare import data_shape
 from nnhw.experiments.runs.validate import (
+    FLOAT_BYTES,
+    Estimate,
     check_choice,
     check_float,
     check_int,
     check_positive_ints,
+    check_text,
+    net_pass,
     option_name,
+    training,
 )
 
 DTYPES: tuple[str, ...] = ("float32", "float64")
@@ -72,13 +78,13 @@ class Config:
     samples: int | None = None
     noise: float | None = None
     negative_slope: float = DEFAULT_NEGATIVE_SLOPE
+    elu_alpha: float = DEFAULT_ELU_ALPHA
     seed: int = 0
     dtype: str = "float64"
 
     def __post_init__(self) -> None:
         for name, value in _resolve(self).items():
             object.__setattr__(self, name, value)
-    elu_alpha: float = DEFAULT_ELU_ALPHA
 
     @property
     def data_name(self) -> str:
@@ -94,8 +100,7 @@ def _resolve(c: Config) -> dict[str, Any]:
     """The resolved field values of c, or NnhwError for the first bad one."""
     r: dict[str, Any] = {f.name: getattr(c, f.name) for f in fields(c)}
     for name in ("task", "dataset", "csv", "target"):
-        if r[name] is not None and (not isinstance(r[name], str) or not r[name].strip()):
-            raise NnhwError(f"{option_name(name)} must be a non-empty text, got {r[name]!r}")
+        r[name] = check_text(r[name], name)
     if r["dataset"] is not None and r["csv"] is not None:
         raise NnhwError("--dataset and --csv exclude each other: give one of them")
     if r["csv"] is None:
@@ -165,11 +170,6 @@ def _resolve(c: Config) -> dict[str, Any]:
             "--negative-slope applies to leaky-relu only; the net uses "
             f"{r['activation']} and {r['output_activation']}"
         )
-    _check_loss(r)
-    return r
-
-
-def _hidden(value: Any) -> tuple[int, ...]:
     r["elu_alpha"] = check_float(r["elu_alpha"], "elu_alpha", above=0)
     if r["elu_alpha"] != DEFAULT_ELU_ALPHA and "elu" not in (
         r["activation"],
@@ -179,6 +179,11 @@ def _hidden(value: Any) -> tuple[int, ...]:
             "--elu-alpha applies to elu only (selu's alpha is fixed); the net uses "
             f"{r['activation']} and {r['output_activation']}"
         )
+    _check_loss(r)
+    return r
+
+
+def _hidden(value: Any) -> tuple[int, ...]:
     if isinstance(value, int | str):
         value = (value,)
     return check_positive_ints(value, "hidden", "layer width", distinct=False)
@@ -207,3 +212,24 @@ def _check_loss(r: dict[str, Any]) -> None:
                 "--loss softmax-cross-entropy takes logits: use --output-activation identity, "
                 f"not {out}"
             )
+
+
+# The settings that make a run big, for runs.validate.check_size (the one whose default shrinks
+# the estimate most is the one the error names).
+SIZE_FIELDS = ("samples", "hidden", "epochs", "batch_size")
+GRID_ROWS = 120 * 120  # the decision grid (train.compute.GRID_POINTS per axis)
+
+
+def estimate(config: Config, workers: int = 1) -> Estimate:
+    """Peak memory and work of a run (runs.validate): one net trained on the training rows and
+    measured after every epoch (runs.validate.training), the decision grid through it, and the
+    history table (one row per epoch, a dozen columns per layer)."""
+    rows, inputs, outputs = data_shape(config.dataset, config.samples, config.csv)
+    n_test = round(rows * config.test_fraction)
+    sizes = (inputs, *(config.hidden or ()), outputs)
+    epochs = int(config.epochs or 1)
+    fit = training(sizes, 1, rows - n_test, int(config.batch_size or 1), epochs, n_test)
+    grid = net_pass(sizes, 1, GRID_ROWS)
+    history = 3 * FLOAT_BYTES * (epochs + 1) * (10 + 12 * len(sizes))
+    data = 4 * FLOAT_BYTES * rows * (inputs + outputs)
+    return Estimate(data + fit.memory + grid.memory + history, fit.seconds + grid.seconds)

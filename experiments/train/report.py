@@ -69,12 +69,13 @@ def report(tables: dict[str, pd.DataFrame], config: Any) -> Report:
         f"{article(config.output_activation)} output, trained with {config.optimizer} (lr "
         f"{number(float(config.lr), 4)}) on the {config.loss} loss: {headline(tables)}."
     )
+    data_tables = [("dataset", "The data and the layer sizes.")]
+    if "classes" in tables:
+        data_tables.append(
+            ("classes", "The class labels of the file and the class number each became.")
+        )
     sections = [
-        Section(
-            "Data and net",
-            tables=[("dataset", "The data and the layer sizes.")],
-            views={"dataset": DATASET_VIEW},
-        ),
+        Section("Data and net", tables=data_tables, views={"dataset": DATASET_VIEW}),
         Section(
             "Training",
             text="Epoch 0 is the net at initialisation; every row is measured on the whole "

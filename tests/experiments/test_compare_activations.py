@@ -127,7 +127,7 @@ def test_relu_with_a_large_negative_bias_shift_has_dead_units():
 
 def test_identity_net_matches_least_squares():
     cfg, tables = run(task="regression", dataset="linear", activations=("identity",), hidden=(4,),
-                      optimizer="sgd", lr=0.3, batch_size=1000, epochs=200)  # fmt: skip
+                      optimizer="sgd", lr=0.3, batch_size=80, epochs=200)  # fmt: skip
     lb = tables["linear_baseline"]
     assert len(lb) == cfg.seeds
     assert (lb["collapse_error"] <= 1e-12).all()
@@ -272,13 +272,20 @@ def test_config_resolves_the_preset_and_identity():
     assert Config(dataset="spiral").task == "classification"
     assert Config(activations=("ReLU", "TANH")).activations == ("relu", "tanh")
     assert replace(cfg, seeds=3).activations == cfg.activations  # resolving twice is stable
+    assert Config(samples=20).batch_size == 16  # the preset's 32, clamped to the training rows
+    assert Config(samples=20, batch_size=16).batch_size == 16
+    csv_cfg = Config(csv="d.csv", target="y")  # no file read: the data are read by the cells
+    assert (csv_cfg.dataset, csv_cfg.samples, csv_cfg.data_name) == (None, None, "d.csv")
 
 
 @pytest.mark.parametrize(
     ("kw", "message"),
     [
-        ({"activations": ("relu", "swish")}, r"--activations: 'swish' is not one of relu"),
-        ({"activations": ()}, r"--activations needs at least one"),
+        (
+            {"activations": ("relu", "swish")},
+            r"--activations: every activation must be one of relu, .*, got 'swish'",
+        ),
+        ({"activations": ()}, r"--activations must have at least one"),
         ({"activations": ("relu", "relu")}, r"--activations: each activation once"),
         ({"seeds": 0}, r"--seeds must be an integer >= 1, got 0"),
         ({"hidden": (64, 0)}, r"--hidden: every layer width must be an integer >= 1, got 0"),
@@ -289,15 +296,21 @@ def test_config_resolves_the_preset_and_identity():
         ({"samples": 5}, r"--samples must be an integer >= 10"),
         ({"target_loss": -1.0}, r"--target-loss must be > 0"),
         ({"negative_slope": 1.0}, r"--negative-slope must be in \[0, 1\)"),
-        ({"optimizer": "rmsprop"}, r"--optimizer: 'rmsprop' is not one of sgd, adam"),
-        ({"init": "kaiming"}, r"--init: 'kaiming' is not one of zero"),
-        ({"dataset": "mnist"}, r"--dataset: 'mnist' is not one of sine"),
+        ({"optimizer": "rmsprop"}, r"--optimizer must be one of sgd, adam, got 'rmsprop'"),
+        ({"init": "kaiming"}, r"--init must be one of zero, .*, got 'kaiming'"),
+        ({"dataset": "mnist"}, r"--dataset must be one of sine, .*, got 'mnist'"),
         ({"task": "regression", "dataset": "moons"}, r"--dataset moons is a classification"),
         ({"timing_repeats": 0}, r"--timing-repeats must be an integer >= 1"),
         ({"depths": (1, 2, 1)}, r"--depths: each depth once, got 1, 2, 1"),
         ({"depths": (0, 2)}, r"--depths: every depth must be an integer >= 1, got 0"),
-        ({"depths": ()}, r"--depths needs at least one depth"),
+        ({"depths": ()}, r"--depths must have at least one depth"),
         ({"depths": (1, 2), "hidden": (8, 16)}, r"--hidden must be one width .* --depths"),
+        ({"csv": "d.csv"}, r"--csv d.csv needs --target COLUMN"),
+        ({"target": "y"}, r"--target names a column of --csv, but no --csv file was given"),
+        ({"dataset": "moons", "csv": "d.csv", "target": "y"}, r"--dataset and --csv exclude"),
+        ({"csv": "d.csv", "target": "y", "samples": 50}, r"--samples applies to generated"),
+        ({"csv": "", "target": "y"}, r"--csv must be a non-empty text, got ''"),
+        ({"samples": 100, "batch_size": 81}, r"--batch-size 81 is larger than the 80 training"),
     ],
 )
 def test_bad_settings_name_the_option(kw, message):
