@@ -461,5 +461,7 @@ def run_study(command: str, config: Any, run: RunOptions) -> None:
         table = _summary_table(outcome)
         if table is not None:
             console.print(table)
-        sys.stdout.write(f"Results in {path}\n")
+        # the last line: what to open (the folder when the run stopped before its report)
+        report = Path(path) / "report.html"
+        sys.stdout.write(f"Report: {report}\n" if report.is_file() else f"Results in {path}\n")
     raise typer.Exit(outcome.exit_code)

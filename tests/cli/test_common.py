@@ -74,7 +74,7 @@ def test_summary_and_results_path(invoke, tmp_path: Path) -> None:
     assert code == 0, err
     assert out.startswith("nnhw fake: completed — lowest final loss 0.00")
     assert "┃ activation ┃" in out and "│ tanh " in out
-    assert out.strip().endswith(f"Results in {only_run(tmp_path)}")
+    assert out.strip().endswith(f"Report: {only_run(tmp_path) / 'report.html'}")
 
 
 def test_precedence_cli_over_file_over_defaults(invoke, tmp_path: Path) -> None:

@@ -73,7 +73,7 @@ def test_config_file_reproduces_the_run(invoke: Invoke, tiny_run: Path, tmp_path
     # one row per activation, one column per number (not one line per activation x number)
     assert "test accuracy" in out and "grad ratio" in out and "relu.test_accuracy" not in out
     assert any(line.startswith("│ identity ") for line in out.splitlines()), out
-    assert out.strip().splitlines()[-1] == f"Results in {again}"
+    assert out.strip().splitlines()[-1] == f"Report: {again / 'report.html'}"
 
 
 def test_resume_with_other_settings_is_refused(invoke: Invoke, tiny_run: Path) -> None:
