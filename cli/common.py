@@ -403,6 +403,7 @@ def run_study(command: str, config: Any, run: RunOptions) -> None:
     # Imported when the command runs, not at start-up: `nnhw --help` stays fast
     from rich.console import Console
 
+    from nnhw.experiments.reporting.escape import terminal  # headlines quote the user's data
     from nnhw.experiments.runs.context import SweepOptions, no_progress
     from nnhw.experiments.runs.rundir import dumps_json
     from nnhw.experiments.runs.runner import DISK_FULL, execute, resume_command
@@ -443,7 +444,7 @@ def run_study(command: str, config: Any, run: RunOptions) -> None:
     elif outcome.status == "failed":
         print(f"nnhw: error: {outcome.message or 'the run failed'}{hint}", file=sys.stderr)
     elif outcome.status == "diverged":
-        print(f"nnhw: warning: {outcome.headline}", file=sys.stderr)
+        print(f"nnhw: warning: {terminal(outcome.headline)}", file=sys.stderr)
     elif outcome.exit_code == 1 and outcome.message:
         print(f"nnhw: error: {outcome.message}", file=sys.stderr)
     if run.json_out:
@@ -456,7 +457,7 @@ def run_study(command: str, config: Any, run: RunOptions) -> None:
         sys.stdout.write(json.dumps(json.loads(dumps_json(payload))) + "\n")
     else:
         console = Console(highlight=False)
-        headline = f"nnhw {command}: {outcome.status} — {outcome.headline}"
+        headline = terminal(f"nnhw {command}: {outcome.status} — {outcome.headline}")
         console.print(headline, soft_wrap=True, markup=False)
         table = _summary_table(outcome)
         if table is not None:

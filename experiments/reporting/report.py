@@ -19,14 +19,22 @@ Contract:
 
 from __future__ import annotations
 
-import shlex
-import tomllib
+import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from nnhw.experiments.reporting import html as rh
+from nnhw.experiments.reporting.escape import (
+    md_code_block,
+    md_inline,
+    md_text,
+    shell_join,
+    terminal,
+)
 from nnhw.experiments.reporting.tables import TableView, present
 from nnhw.experiments.runs.rundir import RunDir, run_status
+from nnhw.experiments.runs.sweep import finished_cells
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -80,6 +88,7 @@ class _Run:
     tables: dict[str, pd.DataFrame]
     missing_tables: list[str]
     missing_figures: list[str]
+    table_files: dict[str, str] = field(default_factory=dict)  # name -> tables/<name>.csv[.bz2]
 
     @property
     def missing(self) -> list[str]:
@@ -92,8 +101,12 @@ class _Run:
         return str(self.info.get("status", "broken"))
 
     def command_line(self) -> str:
+        """The command as a shell reads it back, with no control character (escape.shell_join)."""
         argv = self.info.get("argv") or []
-        return "nnhw " + shlex.join(str(a) for a in argv) if argv else "(unknown)"
+        return "nnhw " + shell_join(argv) if argv else "(unknown)"
+
+    def table_file(self, name: str) -> str:
+        return self.table_files.get(name, f"tables/{name}.csv")
 
     def facts(self) -> list[tuple[str, str]]:
         info = self.info
@@ -108,21 +121,22 @@ class _Run:
             ("Versions", ", ".join(f"{k} {v}" for k, v in versions.items()) or "-"),
         ]
 
-    def notice(self) -> str | None:
-        """Why the run's content is incomplete, and what is missing; None when complete."""
+    def notice(self, quote: Callable[[str], str] = str) -> str | None:
+        """Why the run's content is incomplete, and what is missing; None when complete.
+        `quote` is applied to the text taken from run.json (escape.md_inline for Markdown)."""
         parts = []
         if self.status == "interrupted":
             parts.append("This run was interrupted before it finished; the tables and figures "
                          "hold only what finished before the interruption.")  # fmt: skip
         elif self.status == "failed":
             error = self.info.get("error")
-            parts.append("This run failed" + (f": {error}." if error else "."))
+            parts.append("This run failed" + (f": {quote(str(error))}." if error else "."))
         elif self.status == "diverged":
             parts.append("Training diverged (a non-finite loss); see the findings.")
         elif self.status == "running":
             parts.append("This run has not finished yet.")
         if self.status in ("interrupted", "failed") and self.cells_done:
-            command = self.info.get("command", "<command>")
+            command = quote(str(self.info.get("command", "<command>")))
             parts.append(
                 f"{self.cells_done} finished sweep cell(s) are saved in cells/; "
                 f"`nnhw {command} --resume <this run directory>` completes the run."
@@ -132,7 +146,7 @@ class _Run:
             n = len(failed) if isinstance(failed, list) else failed
             parts.append(f"{n} sweep cell(s) failed; their results are missing.")
         if self.missing:
-            parts.append("Missing: " + ", ".join(self.missing) + ".")
+            parts.append("Missing: " + ", ".join(map(quote, self.missing)) + ".")
         return " ".join(parts) if parts else None
 
 
@@ -150,22 +164,18 @@ def _gather(rd: RunDir, report: Report, info: dict[str, Any] | None) -> _Run:
         info = rd.run_json()
         info["status"] = run_status(rd.path)
     command = str(info.get("command", ""))
-    try:
-        settings = tomllib.loads((rd.path / "config.toml").read_text("utf-8")).get(command, {})
-    except (OSError, tomllib.TOMLDecodeError):
-        settings = {}
+    settings = rd.settings(command)  # NnhwError (one line) when config.toml is of the wrong shape
     tables = rd.read_tables()
     wanted_tables = [n for s in report.sections for n, _ in s.tables]
     wanted_figures = [n for s in report.sections for n, _ in s.figures]
     return _Run(
         info=info,
-        cells_done=sum(1 for _ in rd.cells_dir.glob("*/*.pkl")) if rd.cells_dir.is_dir() else 0,
+        cells_done=finished_cells(rd),
         settings=dict(settings),
         tables=tables,
         missing_tables=[n for n in dict.fromkeys(wanted_tables) if n not in tables],
-        missing_figures=[
-            n for n in dict.fromkeys(wanted_figures) if not (rd.path / f"plots/{n}.png").is_file()
-        ],
+        missing_figures=[n for n in dict.fromkeys(wanted_figures) if not rd.has_figure(n)],
+        table_files={n: rd.table_file(n) or f"tables/{n}.csv" for n in tables},
     )
 
 
@@ -179,43 +189,71 @@ def _settings_rows(settings: dict[str, Any]) -> list[tuple[str, str]]:
 
 
 def render_markdown(report: Report, run: _Run) -> str:
-    out = [f"# {report.title}", ""]
+    # Text from the run folder (run.json, config.toml, table contents that findings quote) is
+    # escaped: md_inline for values, md_text for prose (no raw HTML, no control characters).
+    line, inline = _one_line, md_inline
+    out = [f"# {line(report.title)}", ""]
     if report.summary:
-        out += [report.summary.strip(), ""]
-    out += [" · ".join(f"**{k}:** {v}" for k, v in run.facts()), ""]
-    notice = run.notice()
+        out += [md_text(report.summary.strip()), ""]
+    out += [" · ".join(f"**{k}:** {inline(v)}" for k, v in run.facts()), ""]
+    notice = run.notice(quote=inline)
     if notice:
-        out += [f"> **Note:** {notice}", ""]
+        out += [f"> **Note:** {line(notice)}", ""]
     out += ["## Findings", ""]
     for f in report.findings or [Finding("No findings could be computed from this run's data.")]:
-        badge = f"**[{f.verdict}]** " if f.verdict else ""
-        claim = f" _(Claim: {f.claim})_" if f.claim else ""
-        out.append(f"- {badge}{f.text}{claim}")
+        badge = f"**[{inline(f.verdict)}]** " if f.verdict else ""
+        claim = f" _(Claim: {line(f.claim)})_" if f.claim else ""
+        out.append(f"- {badge}{line(f.text)}{claim}")
     out.append("")
     t_no = f_no = 0
     for section in report.sections:
-        out += [f"## {section.title}", ""]
+        out += [f"## {line(section.title)}", ""]
         if section.text:
-            out += [section.text.strip(), ""]
+            out += [md_text(section.text.strip()), ""]
         for name, caption in section.tables:
             if name in run.tables:
                 t_no += 1
-                out += [f"**Table {t_no}.** {caption} (`tables/{name}.csv`)", ""]
+                out += [f"**Table {t_no}.** {line(caption)} ({_file_link(run.table_file(name))})",
+                        ""]  # fmt: skip
                 shown = present(run.tables[name], section.views.get(name), rh.MAX_ROWS)
                 out += [rh.markdown_shown(shown), ""]
             else:
-                out += [f"_Table {name} is missing from this run._", ""]
+                out += [f"_Table {inline(name)} is missing from this run._", ""]
         for name, caption in section.figures:
             if name in run.missing_figures:
-                out += [f"_Figure {name} is missing from this run._", ""]
+                out += [f"_Figure {inline(name)} is missing from this run._", ""]
                 continue
             f_no += 1
-            out += [f"![{caption}](plots/{name}.png)", "", f"**Figure {f_no}.** {caption} "
-                    f"(vector: `plots/{name}.svg`)", ""]  # fmt: skip
-    out += ["## What was run", "", "```", run.command_line(), "```", ""]
+            out += [f"![{inline(caption)}](plots/{inline(name)}.png)", "", f"**Figure {f_no}.** "
+                    f"{line(caption)} (vector: `plots/{name}.svg`)", ""]  # fmt: skip
+    out += ["## What was run", "", md_code_block(run.command_line()), ""]
+    if run.table_files:  # every table, the large ones (not shown above) included
+        files = sorted(run.table_files.values())
+        out += ["Data: " + " · ".join(_file_link(f) for f in files), ""]
     out += ["| setting | value |", "| --- | --- |"]
-    out += [f"| {k} | {rh.md_cell(v)} |" for k, v in _settings_rows(run.settings)]
+    out += [f"| {rh.md_cell(terminal(k))} | {rh.md_cell(terminal(v))} |"
+            for k, v in _settings_rows(run.settings)]  # fmt: skip
     return "\n".join(out).rstrip() + "\n"
+
+
+def _data_links(run: _Run) -> str:
+    """Every table file of the run, linked (large tables are .csv.bz2 and have no Markdown
+    copy; the report may show only their first rows, or not show them at all)."""
+    links = [f'<a href="{rh.esc(f)}">{rh.esc(f)}</a>' for f in sorted(run.table_files.values())]
+    return f'<p class="muted">Data: {" · ".join(links)}</p>' if links else ""
+
+
+def _file_link(path: str) -> str:
+    """A link to a file of the run folder; a name with anything but letters, digits and
+    `_.-/` (a crafted table file) is shown as escaped text, not linked."""
+    if re.fullmatch(r"[A-Za-z0-9_./-]+", path):
+        return f"[`{path}`]({path})"
+    return md_inline(path)
+
+
+def _one_line(text: str) -> str:
+    """Prose that must stay on one line of report.md (a list item, a heading)."""
+    return " ".join(md_text(text).split())
 
 
 def _html_section(rd: RunDir, section: Section, run: _Run, t_no: int, f_no: int
@@ -237,8 +275,8 @@ def _html_section(rd: RunDir, section: Section, run: _Run, t_no: int, f_no: int
         note = f" {e(shown.note[:1].upper() + shown.note[1:])}." if shown.note else ""
         body.append(
             f"<figure>{rh.html_shown(shown)}<figcaption><b>Table {t_no}.</b> {e(caption)}{note}"
-            f' <span class="src">Data ({shown.total} rows): <a href="tables/{e(name)}.csv">'
-            f"tables/{e(name)}.csv</a></span></figcaption></figure>"
+            f' <span class="src">Data ({shown.total} rows): <a href="{e(run.table_file(name))}">'
+            f"{e(run.table_file(name))}</a></span></figcaption></figure>"
         )
     for name, caption in section.figures:
         if name in run.missing_figures:
@@ -246,7 +284,7 @@ def _html_section(rd: RunDir, section: Section, run: _Run, t_no: int, f_no: int
             continue
         f_no += 1
         n_figures += 1
-        png = (rd.path / "plots" / f"{name}.png").read_bytes()
+        png = rd.read_figure(name)  # a regular file in the run folder, within a size limit
         body.append(
             f'<figure><div class="fig">{rh.img_tag(png, caption)}</div><figcaption>'
             f'<b>Figure {f_no}.</b> {e(caption)} <span class="src">Vector: '
@@ -313,6 +351,7 @@ def render_html(rd: RunDir, report: Report, run: _Run) -> str:
     parts += [
         '<section id="run"><h2>What was run</h2><h3>Command</h3>',
         f"<pre>{e(run.command_line())}</pre>",
+        _data_links(run),
         f"<details class=more><summary>Settings ({len(run.settings)})</summary>"
         f"<p class=muted>From <code>config.toml</code>; "
         f"<code>nnhw {e(run.info.get('command', ''))} --config config.toml</code> repeats the run."

@@ -399,13 +399,13 @@ class RunDir:
     def read_tables(self) -> dict[str, pd.DataFrame]:
         """Every table of tables/ (<name>.csv or <name>.csv.bz2), by name (sorted); floats
         round-trip exactly. UnsafeEntry for a link or special file in tables/, NnhwError for a
-        # pandas (a third of a second) only where tables are read: `nnhw runs` reads run.json alone
         table larger than safefs.LIMITS["table"] (compressed or not) or unreadable."""
+        # pandas (a third of a second) only where tables are read: `nnhw runs` reads run.json alone
         import io
 
         import pandas as pd
-        limit = safefs.LIMITS["table"]
 
+        limit = safefs.LIMITS["table"]
         tables = {}
         for file in safefs.files(self.path, "tables"):
             if not file.endswith((".csv", ".csv.bz2")):

@@ -349,6 +349,21 @@ def test_a_large_table_is_compressed_without_a_markdown_copy(tmp_path):
     assert sorted(p.name for p in (rd.path / "tables").iterdir()) == ["t.csv", "t.md"]
 
 
+def test_the_report_links_every_table_file_the_compressed_ones_included(tmp_path):
+    from nnhw.experiments.reporting.report import Report, Section, write_report
+
+    rd = make_run(tmp_path)
+    rng = np.random.default_rng(0)
+    rd.write_table("big", pd.DataFrame({"x": rng.standard_normal(40_000)}))
+    rd.write_table("small", pd.DataFrame({"x": [1.0]}))
+    report = Report(title="t", sections=[Section("s", tables=[("big", "All of it.")])])
+    write_report(rd, report, info=rd.run_json() | {"status": "completed"})
+    md, html = (rd.path / "report.md").read_text(), (rd.path / "report.html").read_text()
+    assert "**Table 1.** All of it. ([`tables/big.csv.bz2`](tables/big.csv.bz2))" in md
+    assert "Data: [`tables/big.csv.bz2`](tables/big.csv.bz2) · [`tables/small.csv`]" in md
+    assert '<a href="tables/big.csv.bz2">' in html and '<a href="tables/small.csv">' in html
+
+
 def test_a_compressed_table_that_expands_too_far_is_refused(tmp_path, monkeypatch):
     rd = make_run(tmp_path)
     rd.write_bytes("tables/bomb.csv.bz2", _bz2_of_zeros(5 << 20))
