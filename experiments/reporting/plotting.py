@@ -27,7 +27,9 @@ Contract:
 - `style()`: a context manager applying STYLE (matplotlib.rc_context); every figure of a
   study is drawn and saved inside it, so a legend or line made after `new_figure` gets the style.
 - `new_figure(nrows, ncols, *, width, height, **kw) -> (fig, axes)`: a Figure (not pyplot, so no
-  global figure registry) with constrained layout; `axes` as `Figure.subplots` returns it.
+  global figure registry) with constrained layout; `axes` as `Figure.subplots` returns it. Its
+  width is at most MAX_WIDTH_IN (9.5 inches): at a report's 2/3 scale that fills the 928-px
+  column, so no figure is shrunk further and its text keeps its size on the page.
 - `spans_decades(values, decades=2.0)`: whether positive data spans enough to want a log scale.
 - `figure_bytes(fig) -> (png, svg)`: deterministic bytes (no dates, no software stamp, a fixed SVG
   id salt); `close_figure(fig)` releases a figure made either way.
@@ -88,6 +90,7 @@ ACTIVATION_LINESTYLES: dict[str, Any] = {
 }
 MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
 MIN_FONT_PT = 8.0
+MAX_WIDTH_IN = 9.5
 
 DPI = 150
 STYLE: dict[str, Any] = {
@@ -232,9 +235,10 @@ def symlog_ticks(limits: tuple[float, float]) -> list[float]:
 def new_figure(
     nrows: int = 1, ncols: int = 1, *, width: float = 6.4, height: float = 4.0, **kw: Any
 ) -> tuple[Figure, Any]:
-    """A figure in the shared style and its axes (kw go to `Figure.subplots`)."""
+    """A figure in the shared style and its axes (kw go to `Figure.subplots`); at most
+    MAX_WIDTH_IN wide (the panels of a wider request get narrower, the text keeps its size)."""
     with mpl.rc_context(cast(Any, STYLE)):
-        fig = Figure(figsize=(width, height), dpi=DPI, layout="constrained")
+        fig = Figure(figsize=(min(width, MAX_WIDTH_IN), height), dpi=DPI, layout="constrained")
         axes = fig.subplots(nrows, ncols, **kw)
     return fig, axes
 

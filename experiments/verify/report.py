@@ -103,13 +103,18 @@ CAPTIONS: dict[str, str] = {
 
 # The claims table as the page shows it: the claim and its verdict first, then how sure it is;
 # what was measured and the numbers are each claim's own (folded) section below, and the CSV's.
+# The verdict's category is the badge (a whole "holds only when ..." verdict as a badge made
+# every row eight lines tall); the full verdict follows as wrapped text. What was measured, the
+# numbers, the theory, the command and the moved cut-off are each claim's own (folded) section
+# below, and the CSV's: as columns they made every row as tall as its longest sentence.
 CLAIMS_VIEW = TableView(
-    first=("id", "verdict", "claim", "section", "seeds", "agree", "deciding", "value", "ci_low",
-           "ci_high", "cutoff", "expected"),
-    hide=("category", "measured", "numbers"),
+    first=("id", "category", "claim", "verdict", "section", "seeds", "agree", "deciding", "value",
+           "ci_low", "ci_high", "cutoff", "expected"),
+    hide=("measured", "numbers", "theory", "command", "cutoff_moved"),
     sentinels={"expected": {None: "none (machine-dependent)"}, "seeds": {0: "-"},
                "agree": {0: "-"}},
-    badges=("verdict",),
+    badges=("category",),
+    max_rows=60,
 )  # fmt: skip
 
 
@@ -145,6 +150,7 @@ def report(tables: Tables, config: Any) -> Report:
                  "agree and the number that decides it, and the verdict the theory expects; what "
                  "was measured and the numbers are in the claim's section below.")],
         views={"claims": CLAIMS_VIEW},
+        fold=True,  # the findings above say each claim, its verdict and its numbers already
     )]  # fmt: skip
     for r in c.itertuples():
         figs, tabs = EVIDENCE.get(r.id, ([], []))
@@ -158,7 +164,7 @@ def report(tables: Tables, config: Any) -> Report:
             tables=[(t, CAPTIONS.get(t, t)) for t in tabs],
             figures=[(f, CAPTIONS.get(f, f)) for f in figs],
             fold=True,
-            verdict=r.verdict,
+            verdict=r.category,  # the badge beside the folded title; the text has the verdict
         ))  # fmt: skip
     mode = "full-size" if config.thorough else "reduced-size (use --thorough for full size)"
     return Report(

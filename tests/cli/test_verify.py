@@ -121,6 +121,7 @@ def test_report_rebuilds_identically_and_passes_the_browser_checks(run, tmp_path
     from tests.experiments.test_report_browser import (
         CHROMIUM,
         _assert_clean,
+        assert_reads_well,
         check_in_browser,
         screenshot,
     )
@@ -134,9 +135,13 @@ def test_report_rebuilds_identically_and_passes_the_browser_checks(run, tmp_path
     assert [f for f in files if (path / f).read_bytes() != before[f]] == []
     if CHROMIUM is None:
         pytest.skip("chromium is not installed (apt-get install chromium)")
-    result = check_in_browser(path / "report.html", tmp_path, width=390)
-    _assert_clean(result)
     shown = {f for figs, _ in EVIDENCE.values() for f in figs}
-    assert result["images"] == len(shown), result
-    assert result["scrollWidth"] <= result["innerWidth"], result
-    print(f"screenshot: {screenshot(path / 'report.html', tmp_path / 'verify.png')}")
+    for width in (1280, 390):  # a desktop and a phone (test_report_browser's checks)
+        result = check_in_browser(path / "report.html", tmp_path / str(width), width=width)
+        _assert_clean(result)
+        assert result["images"] == len(shown), result
+        assert result["innerWidth"] == width
+        assert_reads_well(result)  # incl. the claims table's verdicts in view at 1280
+    # each claim's evidence and the claims table fold: ~14,000 px tall when everything showed
+    assert result["folded"] > len(EVIDENCE) // 2 and result["verdictColumns"] >= 1, result
+    print(f"screenshot: {screenshot(path / 'report.html', tmp_path / 'verify.png', 390)}")

@@ -1,6 +1,8 @@
 """Each command's report.html from a tiny run through the real CLI, opened in headless Chromium
-with networking off (the checks of test_report_browser): images decode, no console errors, no
-request leaves the file, no sideways scrolling on a phone. Screenshots kept under tmp dirs."""
+with networking off (the checks of test_report_browser) at 1280 px and on a 390-px phone: images
+decode, no console errors, no request leaves the file, the page never scrolls sideways, figures
+fit the screen at a legible scale, verdict columns are in view at 1280, and a long report folds
+its detail into <details>. Screenshots kept under tmp dirs."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ import pytest
 from tests.experiments.test_report_browser import (
     CHROMIUM,
     _assert_clean,
+    assert_reads_well,
     check_in_browser,
     screenshot,
 )
@@ -32,6 +35,11 @@ COMMAND_RUNS: dict[str, list[str]] = {
                             "--samples", "100", "--hidden", "8", "--timing-repeats", "2"],
     "softmax-stability": ["--points", "3", "--rows", "1", "--classes", "3"],
 }  # fmt: skip
+# verify's report is checked the same way in tests/cli/test_verify.py (on the run made there).
+# Reports whose detail folds (<details class="fold">) even in a tiny run; at 1280 px a report
+# taller than this must fold something.
+FOLDED = {"softmax-stability", "vanishing-gradients"}
+TALL_PX = 6000
 
 
 @pytest.mark.parametrize("command", sorted(COMMAND_RUNS))
@@ -54,7 +62,13 @@ def test_each_command_report_in_chromium(command: str, tmp_path: Path) -> None:
     assert exc.value.code == 0
     changed = [f for f in files if (run / f).read_bytes() != before[f]]
     assert changed == [], f"not deterministic: {changed}"
-    result = check_in_browser(run / "report.html", tmp_path, width=390)
-    _assert_clean(result)
-    assert result["scrollWidth"] <= result["innerWidth"], result
-    print(f"screenshot: {screenshot(run / 'report.html', tmp_path / f'{command}.png')}")
+    for width in (1280, 390):
+        result = check_in_browser(run / "report.html", tmp_path / str(width), width=width)
+        _assert_clean(result)
+        assert result["innerWidth"] == width
+        assert_reads_well(result)
+        if width == 1280:
+            assert result["details"] >= 1  # the settings, at least
+            if command in FOLDED or result["height"] > TALL_PX:
+                assert result["folded"] >= 1, result
+    print(f"screenshot: {screenshot(run / 'report.html', tmp_path / f'{command}-390.png', 390)}")
