@@ -32,7 +32,9 @@ Contract:
   column, so no figure is shrunk further and its text keeps its size on the page.
 - `spans_decades(values, decades=2.0)`: whether positive data spans enough to want a log scale.
 - `figure_bytes(fig) -> (png, svg)`: deterministic bytes (no dates, no software stamp, a fixed SVG
-  id salt); `close_figure(fig)` releases a figure made either way.
+  id salt); text set smaller than MIN_FONT_PT is raised to it first (`legible(fig)`), so no
+  study's legend or label drops below what a report can show; `close_figure(fig)` releases a
+  figure made either way.
 Label every axis, with units where there are any; use log scales where data spans decades.
 """
 
@@ -48,6 +50,7 @@ import matplotlib as mpl
 import numpy as np
 from cycler import cycler
 from matplotlib.figure import Figure
+from matplotlib.text import Text
 
 PALETTE: dict[str, str] = {
     "black": "#000000",
@@ -252,8 +255,19 @@ def spans_decades(values: Sequence[float] | np.ndarray, decades: float = 2.0) ->
     return bool(np.log10(arr.max()) - np.log10(arr.min()) >= decades)
 
 
+def legible(fig: Figure) -> int:
+    """Raise every text of `fig` smaller than MIN_FONT_PT to it; returns how many were raised."""
+    raised = 0
+    for text in fig.findobj(Text):
+        if text.get_text() and float(text.get_fontsize()) < MIN_FONT_PT:
+            text.set_fontsize(MIN_FONT_PT)
+            raised += 1
+    return raised
+
+
 def figure_bytes(fig: Figure) -> tuple[bytes, bytes]:
-    """PNG and SVG bytes of `fig`, identical for identical figures."""
+    """PNG and SVG bytes of `fig`, identical for identical figures (small text raised first)."""
+    legible(fig)
     with mpl.rc_context({"svg.hashsalt": STYLE["svg.hashsalt"], "svg.fonttype": "path"}):
         png, svg = io.BytesIO(), io.BytesIO()
         fig.savefig(png, format="png", dpi=DPI, metadata={"Software": None})

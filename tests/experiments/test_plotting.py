@@ -10,11 +10,13 @@ import numpy as np
 from nnhw.core.activations import ACTIVATION_NAMES
 from nnhw.experiments.reporting.plotting import (
     ACTIVATION_COLORS,
+    MIN_FONT_PT,
     PALETTE,
     color_for,
     colors_for,
     figure_bytes,
     floor_log_axis,
+    legible,
     linestyle_for,
     median_band,
     new_figure,
@@ -133,3 +135,17 @@ def test_pick_evenly_keeps_both_ends() -> None:
     assert pick_evenly(list(range(1, 10)), 5) == [1, 3, 5, 7, 9]
     assert pick_evenly([1, 2, 3], 5) == [1, 2, 3]
     assert pick_evenly(list(range(1, 18)), 5) == [1, 5, 9, 13, 17]
+
+
+def test_small_text_is_raised_before_saving() -> None:
+    """A 6-pt legend (as a study once drew one) is saved at MIN_FONT_PT: 11 CSS px in a report."""
+    fig, ax = new_figure()
+    ax.plot([1, 2], [1, 2], label="a line")
+    legend = ax.legend(fontsize=6)
+    ax.set_title("title", fontsize=12)
+    assert legible(fig) == 1
+    assert legend.get_texts()[0].get_fontsize() == MIN_FONT_PT
+    assert ax.title.get_fontsize() == 12  # larger text untouched
+    legend.get_texts()[0].set_fontsize(5)
+    figure_bytes(fig)
+    assert legend.get_texts()[0].get_fontsize() == MIN_FONT_PT
