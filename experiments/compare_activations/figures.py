@@ -12,8 +12,9 @@ rebuild them). One colour per activation (experiments.plotting.ACTIVATION_COLORS
 - activation_ranges: min-max range (over epochs, seeds, layers) and final mean of the hidden
   outputs per activation, lines at 0 and +-1 (sigmoid stays inside (0, 1)); symlog y axis
   (plotting.symlog_ticks: uncrowded ticks however many decades).
-- timing: forward-plus-backward time relative to the baseline (median, interquartile bars), for
-  the activation alone and for the whole net.
+- timing: forward-plus-backward time relative to the baseline (median of the paired per-round
+  ratio, interquartile bars), for the activation alone (NumPy, and PyTorch hatched when
+  measured) and for the whole net.
 - decision_boundaries (2-D classification): member 0's output over the plane per activation, the
   0.5 contour and the test points; fit_curves (1-D regression): member 0's fitted curves.
 - depth_effect (several depths only): experiments.compare_activations_depth_figure.
@@ -226,24 +227,39 @@ def timing_figure(tables: Tables) -> Figure:
     timing = tables["timing"]
     fig, ax = new_figure(width=6.8, height=3.6)
     acts = activations(timing)
-    scopes = [("activation", "activation alone"), ("net", "whole net (forward + backward)")]
-    width = 0.38
-    for j, (scope, label) in enumerate(scopes):
-        df = timing[timing["scope"] == scope].set_index("activation").reindex(acts)
-        base = df["median_s"] / df["ratio"]
-        x = np.arange(len(acts)) + (j - 0.5) * width
-        err = np.vstack(
-            [(df["median_s"] - df["q1_s"]) / base, (df["q3_s"] - df["median_s"]) / base]
+    library = timing["library"] if "library" in timing.columns else pd.Series("numpy", timing.index)
+    groups = [
+        (scope, lib, label)
+        for scope, lib, label in (
+            ("activation", "numpy", "activation alone, NumPy"),
+            ("activation", "torch", "activation alone, PyTorch"),
+            ("net", "numpy", "whole net (forward + backward)"),
         )
+        if ((timing["scope"] == scope) & (library == lib)).any()
+    ]
+    width = 0.8 / len(groups)
+    for j, (scope, lib, label) in enumerate(groups):
+        rows = timing[(timing["scope"] == scope) & (library == lib)]
+        df = rows.set_index("activation").reindex(acts)
+        x = np.arange(len(acts)) + (j - (len(groups) - 1) / 2) * width
+        if "ratio_q1" in df.columns:  # the spread of the paired per-round ratio
+            err = np.vstack([df["ratio"] - df["ratio_q1"], df["ratio_q3"] - df["ratio"]])
+        else:  # older runs: the time quartiles, relative to the baseline's median
+            base = df["median_s"] / df["ratio"]
+            err = np.vstack(
+                [(df["median_s"] - df["q1_s"]) / base, (df["q3_s"] - df["median_s"]) / base]
+            )
         ax.bar(x, df["ratio"].to_numpy(), width, yerr=err, capsize=3, label=label,
-               color=[color_for(a) for a in acts], alpha=1.0 if j == 0 else 0.5,
+               color=[color_for(a) for a in acts], alpha=0.5 if scope == "net" else 1.0,
+               hatch="//" if lib == "torch" else None,
                edgecolor=PALETTE["black"], linewidth=0.6)  # fmt: skip
     baseline = str(timing["baseline"].iloc[0])
     ax.axhline(1.0, color=PALETTE["black"], linewidth=0.8)
     ax.set_xticks(range(len(acts)), acts)
     ax.set_xlabel("hidden activation")
     ax.set_ylabel(f"time / {baseline}'s time (median)")
-    ax.set_title("Forward + backward cost (solid: activation alone; pale: whole net)")
+    ax.set_title("Forward + backward cost (hatched: PyTorch; pale: whole net)")
+    ax.legend(fontsize=8)
     return fig
 
 

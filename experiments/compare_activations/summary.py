@@ -2,17 +2,26 @@
 
 - points: the test set in original units, for the plots (x1[, x2], label or y).
 - timing: forward-plus-backward time of each activation at each depth, two scopes, on the same
-  arrays: "activation" = a = f(z); dz = g * f'(z, a) on one array z (seeds x training points x
-  widest hidden layer, drawn once: the same work at every depth, so it is timed once per activation
-  and its row repeated at each depth) and one upstream gradient g; "net" = forward, loss gradient
-  and backward of the study's whole net at that depth (all seeds as one ensemble, the same initial
-  weights for every activation) on the whole training set. Repeats run round-robin over every
-  (activation, depth, scope) after one warm-up round, so drift hits all alike. Serial on purpose
-  (time under a parallel sweep's load is noise): its cost is timing_repeats forward-backward passes
-  of each cell's net. Columns: activation, depth, scope, elements, repeats, median_s, q1_s, q3_s,
-  baseline (relu when measured, else the first activation) and ratio = median_s / the baseline's
-  median_s at the same depth and scope. Wall-clock time is noisy: a measurement, never an
-  assertion.
+  arrays, measured with experiments.timing (interleaved rounds after a warm-up, the fastest of a
+  few calls per measurement, the paired per-round ratio to the baseline with its 95% CI and the
+  cost test): "activation" = a = f(z); dz = g * f'(z, a) on one array z (seeds x training points x
+  widest hidden layer, the training points cut so that it holds at most ACTIVATION_ELEMENTS =
+  65,536 values; drawn once: the same work at every depth, so it is timed once per activation
+  and its row repeated at each depth) and one upstream gradient g, in NumPy (nnhw's
+  activations) and, when PyTorch is installed, in PyTorch (its kernels, one thread; library
+  "torch"), so a difference can be told to belong to the function or to the library; "net" =
+  forward, loss gradient and backward of the study's whole net at that depth (NumPy; all seeds
+  as one ensemble, the same initial weights for every activation) on the whole training set. All
+  (activation, depth, scope, library) jobs take turns in each of the --timing-repeats rounds, so
+  drift hits all alike. Serial on purpose (time under a parallel sweep's load is noise). Columns:
+  activation, depth, scope, library, elements, repeats (rounds), calls (per measurement),
+  median_s, q1_s, q3_s (seconds per call over the rounds), baseline (relu when measured, else the
+  first activation), ratio (median of the per-round ratio to the baseline's time at the same
+  depth, scope and library), ratio_q1, ratio_q3, ratio_lo, ratio_hi (its 95% CI; NaN with fewer
+  than 6 rounds), rounds_above / rounds_below (rounds whose own ratio is above the margin / below
+  its inverse), test (experiments.timing.cost_test: costs more, costs less, within the margin,
+  inconclusive; "baseline" on the baseline's rows) and margin. Wall-clock time is a measurement
+  of this machine, never an assertion.
 - layer_summary: one row per activation x depth x weight layer: grad_norm_init / signal_norm_init
   (geometric mean over seeds at epoch 0), grad_norm_train (geometric mean over seeds and every
   recorded epoch), and for hidden layers dead_fraction, saturated_fraction, act_mean (final epoch,
@@ -33,14 +42,13 @@ them.
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from nnhw.core.activations import get_activation
 from nnhw.core.losses import get_loss
+from nnhw.experiments import timing as tm
 from nnhw.experiments.compare_activations.cells import build_model, config_data
 from nnhw.experiments.compare_activations.config import Config
 from nnhw.experiments.compare_activations.depth import ensure_depth
@@ -57,6 +65,11 @@ TABLE_ORDER = (
     "summary",
 )
 _TIMING_TAG = 0x71E  # the timing nets' initial weights: one stream, the same for every activation
+# The activation alone is timed on at most this many elements: its cost per element is the same
+# at any size above a few thousand, and an array that fits in the cache is timed with far less
+# noise from other processes' memory traffic (PyTorch's LeakyReLU/ReLU CI: [0.83, 1.53] on
+# 256,000 elements, [1.06, 1.14] on 65,536, 15 rounds each under the same load).
+ACTIVATION_ELEMENTS = 1 << 16
 
 
 def points_table(config: Config) -> pd.DataFrame:
@@ -74,72 +87,65 @@ def points_table(config: Config) -> pd.DataFrame:
 
 
 def time_activations(config: Config, cells: list[dict[str, Any]]) -> pd.DataFrame:
-    """The timing table (module docstring)."""
+    """The timing table (module docstring), measured with experiments.timing."""
     prep = config_data(config)
     X = prep.data.X_train
     rng = np.random.default_rng(np.random.SeedSequence([config.seed, _TIMING_TAG]))
-    shape = (config.seeds, X.shape[0], max(config.hidden or (1,)))
+    width = max(config.hidden or (1,))
+    rows = max(1, min(X.shape[0], ACTIVATION_ELEMENTS // (config.seeds * width)))
+    shape = (config.seeds, rows, width)
     z, upstream = rng.standard_normal(shape), rng.standard_normal(shape)
     loss = get_loss(str(cells[0]["loss"]))
-    jobs: dict[tuple[str, int, str], Any] = {}
+    names = list(dict.fromkeys(c["activation"] for c in cells))
+    jobs: dict[tuple[str, int, str, str], Any] = {}
+    # the activation alone does not depend on depth: timed once, shown at every depth
+    first_depth = {n: min(len(c["hidden"]) for c in cells if c["activation"] == n) for n in names}
+    for library in tm.LIBRARIES:
+        for name, job in tm.activation_jobs(names, z, upstream, library,
+                                            config.negative_slope).items():  # fmt: skip
+            jobs[(name, first_depth[name], "activation", library)] = job
     for params in cells:
-        act = get_activation(params["activation"], config.negative_slope)
         init = [
             np.random.default_rng(s)
             for s in np.random.SeedSequence([config.seed, _TIMING_TAG, 1]).spawn(config.seeds)
         ]
         model = build_model(params, X.shape[1], prep.n_out, init)
 
-        def activation_job(act: Any = act) -> None:
-            a = act.forward(z)
-            _ = upstream * act.derivative(z, a)
-
         def net_job(model: Any = model) -> None:
             model.backward(loss(model.forward(X), prep.data.Y_train, "mean")[1], copy=False)
 
-        key = (params["activation"], len(params["hidden"]))
-        if not any(k[0] == key[0] and k[2] == "activation" for k in jobs):
-            # the activation alone does not depend on depth: timed once, shown at every depth
-            jobs[(*key, "activation")] = activation_job
-        jobs[(*key, "net")] = net_job
-    times: dict[tuple[str, int, str], list[float]] = {key: [] for key in jobs}
-    with np.errstate(all="ignore"):
-        for repeat in range(config.timing_repeats + 1):
-            for key, job in jobs.items():
-                t0 = time.perf_counter()
-                job()
-                elapsed = time.perf_counter() - t0
-                if repeat > 0:  # round 0 warms caches and allocators up
-                    times[key].append(elapsed)
-    names = list(dict.fromkeys(c["activation"] for c in cells))
-    baseline = "relu" if "relu" in names else names[0]
+        jobs[(params["activation"], len(params["hidden"]), "net", "numpy")] = net_job
+    labels = {key: "|".join(map(str, key)) for key in jobs}
+    with tm.torch_threads(1), np.errstate(all="ignore"):
+        samples = tm.measure({labels[k]: job for k, job in jobs.items()},
+                             config.timing_repeats)  # fmt: skip
+    times = {key: samples.seconds[labels[key]] for key in jobs}
     for params in cells:  # the activation's one timing, at each of its other depths
         name, depth = params["activation"], len(params["hidden"])
-        first = next(k for k in times if k[0] == name and k[2] == "activation")
-        times.setdefault((name, depth, "activation"), times[first])
+        for library in tm.LIBRARIES:
+            first = (name, first_depth[name], "activation", library)
+            if first in times:
+                times.setdefault((name, depth, "activation", library), times[first])
+    baseline = "relu" if "relu" in names else names[0]
     rows = []
-    for (name, depth, scope), values in times.items():
-        q1, median, q3 = np.percentile(values, [25, 50, 75])
-        rows.append(
-            {
-                "activation": name,
-                "depth": depth,
-                "scope": scope,
-                "elements": int(z.size) if scope == "activation" else int(X.size),
-                "repeats": len(values),
-                "median_s": median,
-                "q1_s": q1,
-                "q3_s": q3,
-                "baseline": baseline,
-            }
+    for (name, depth, scope, library), values in times.items():
+        base = times.get((baseline, depth, scope, library))
+        ratio = (
+            tm.ratio(values, base)
+            if base is not None
+            else dict.fromkeys(("ratio", "ratio_q1", "ratio_q3", "ratio_lo", "ratio_hi"), np.nan)
+            | {"rounds_above": 0, "rounds_below": 0, "test": tm.INCONCLUSIVE}
         )
+        if name == baseline:
+            ratio["test"] = "baseline"
+        rows.append({
+            "activation": name, "depth": depth, "scope": scope, "library": library,
+            "elements": int(z.size) if scope == "activation" else int(X.size),
+            "repeats": len(values), "calls": samples.number, **tm.time_row(values),
+            "baseline": baseline, **ratio, "margin": tm.MARGIN,
+        })  # fmt: skip
     df = pd.DataFrame(rows).sort_values(
-        ["depth", "scope", "activation"], key=_order(names), kind="stable"
-    )
-    base = df[df["activation"] == baseline].set_index(["depth", "scope"])["median_s"]
-    df["ratio"] = (
-        df["median_s"].to_numpy()
-        / base.reindex(pd.MultiIndex.from_frame(df[["depth", "scope"]])).to_numpy()
+        ["depth", "scope", "library", "activation"], key=_order(names), kind="stable"
     )
     return df.reset_index(drop=True)
 
@@ -238,6 +244,7 @@ def summary(tables: dict[str, pd.DataFrame], config: Config) -> pd.DataFrame:
                     (timing["activation"] == act)
                     & (timing["depth"] == depth)
                     & (timing["scope"] == scope)
+                    & (timing.get("library", "numpy") == "numpy")
                 ]
             )
             row[name] = (
