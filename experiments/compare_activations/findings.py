@@ -26,6 +26,8 @@ import itertools
 import numpy as np
 import pandas as pd
 
+from nnhw.core.activations import COURSE_ACTIVATIONS, get_activation
+from nnhw.core.diagnostics import SATURATION_THRESHOLD
 from nnhw.experiments import timing as tm
 from nnhw.experiments.compare_activations.depth import at_depth, depths_of, ensure_depth
 from nnhw.experiments.reporting.numbers import number
@@ -301,7 +303,9 @@ def one_net_findings(tables: Tables, *, speed: bool) -> list[Finding]:
             out.append(f)
     out += range_findings(s)
     for f in (
+        saturation_finding(s),
         cost_finding(s, tables.get("timing")),
+        newer_cost_finding(s, tables.get("timing")),
         linear_finding(s, tables.get("linear_baseline")),
     ):
         if f is not None:
@@ -435,3 +439,58 @@ def at_deepest(finding: Finding | None, depth: int) -> Finding | None:
     if word[1:] == word[1:].lower():  # "Sigmoid's" -> "sigmoid's"; "LeakyReLU's" stays
         text = text[0].lower() + text[1:]
     return Finding(f"At depth {depth}, the deepest, {text}", finding.verdict, finding.claim)
+
+
+def saturation_finding(s: pd.DataFrame) -> Finding | None:
+    """Which activations' units saturate, and how many at the end (summary's saturated_fraction,
+    core.diagnostics): sigmoid and tanh in either tail, GELU, SiLU, Mish, softplus, ELU and SELU
+    in their flat left tail; n/a for those that cannot (ReLU dies instead). Only in runs with an
+    activation beyond the course's four, whose reports it would otherwise repeat."""
+    names = [str(a) for a in s["activation"]]
+    if all(a in COURSE_ACTIVATIONS for a in names):
+        return None
+    parts, cannot = [], []
+    for a, v in zip(names, s["saturated_fraction"]):
+        act = get_activation(a)
+        if act.saturation == "none" or not np.isfinite(v):
+            cannot.append(a)
+            continue
+        where = "either tail" if act.saturation == "two-sided" else "left tail"
+        parts.append(f"{a} {number(100 * float(v))}% ({where})")
+    text = (
+        "Saturated units at the end (mean over seeds and hidden layers; a unit counts where its "
+        f"derivative stays below {number(100 * SATURATION_THRESHOLD)}% of its largest value: in "
+        "either tail for sigmoid and tanh, in the flat left tail for the smooth and exponential "
+        "ones, whose right side keeps a slope near 1): " + ("; ".join(parts) or "none") + "."
+    )
+    if cannot:
+        text += f" n/a for {', '.join(cannot)}: they cannot saturate (ReLU's units die instead)."
+    return Finding(text)
+
+
+def newer_cost_finding(s: pd.DataFrame, timing: pd.DataFrame | None) -> Finding | None:
+    """What the activations beyond the course's four cost against ReLU, from the same timing
+    table as the cost claim (NumPy, and PyTorch's kernels when measured): the median per-round
+    ratio with its 95% CI and the cost test. A measurement, not a claim: no verdict."""
+    names = [str(a) for a in s["activation"] if a not in COURSE_ACTIVATIONS]
+    if not names or timing is None or str(timing["baseline"].iloc[0]) != "relu":
+        return None
+    has_ci = "ratio_lo" in timing.columns
+    parts = []
+    for a in names:
+        rows = {lib: _timing_row(timing, a, "activation", lib) for lib in ("numpy", "torch")}
+        if rows["numpy"] is None:
+            continue
+        numpy_row = rows["numpy"]
+        text = f"NumPy {_ratio_text(numpy_row) if has_ci else number(numpy_row['ratio']) + 'x'}"
+        if rows["torch"] is not None:
+            text += f", PyTorch {_ratio_text(rows['torch'])}"
+        parts.append(f"{a} {text}")
+    if not parts:
+        return None
+    how = "median of interleaved rounds [95% CI]" if has_ci else "median of repeats"
+    return Finding(
+        f"Forward plus backward pass of the activations beyond the course's, relative to ReLU's on "
+        f"the same arrays ({how}): " + "; ".join(parts) + ". NumPy has no erf: nnhw's GELU "
+        "evaluates the normal cdf as a degree-24 polynomial (core.normal)."
+    )

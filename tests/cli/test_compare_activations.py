@@ -107,6 +107,10 @@ def test_help_choices_are_the_registries(invoke: Invoke) -> None:
     ("args", "needle"),
     [
         (["--activations", "swish"], "--activations"),
+        (["--activations", "swish"], "identity, gelu, gelu-tanh, silu, elu, selu, softplus, mish"),
+        (["--activations", "all,relu"], "--activations"),
+        (["--elu-alpha", "0.5"], "--elu-alpha applies to elu only"),
+        (["--activations", "elu", "--elu-alpha", "-1"], "--elu-alpha"),
         (["--activations", "relu,,tanh"], "--activations"),
         (["--activations", "relu,relu"], "--activations"),
         (["--seeds", "0"], "--seeds"),
