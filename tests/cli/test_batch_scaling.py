@@ -22,7 +22,7 @@ def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     out = tmp_path_factory.mktemp("bs")
     with pytest.raises(SystemExit) as exc:
-        main(["batch-scaling", *TINY, "--out", str(out)])
+        main(["batch-scaling", *TINY, "--warmup-epochs", "1", "--out", str(out)])
     assert exc.value.code == 0
     (run,) = out.iterdir()
     return run
@@ -85,11 +85,8 @@ def test_bad_input_exits_2_with_one_line(
     assert not any(tmp_path.iterdir())  # no run directory left behind
 
 
-def test_warmup_ramps_the_scaled_rules(invoke: Invoke, tmp_path: Path) -> None:
-    code, out, err = invoke("batch-scaling", *TINY, "--warmup-epochs", "1", "--json",
-                            "--out", tmp_path)  # fmt: skip
-    assert code == 0, err
-    run = Path(json.loads(out)["run_dir"])
+def test_warmup_ramps_the_scaled_rules(tiny_run: Path) -> None:
+    run = tiny_run  # run with --warmup-epochs 1
     assert tomllib.loads((run / "config.toml").read_text())["batch-scaling"]["warmup_epochs"] == 1
     t = (run / "tables" / "training.csv").read_text().splitlines()
     header = t[0].split(",")
