@@ -22,6 +22,7 @@ from nnhw.cli.common import (
     run_study,
     sweep_command,
 )
+from nnhw.cli.options import preset
 
 # The choices as the help shows them; each must equal its core registry (tested).
 HELP_CHOICES = {
@@ -37,7 +38,6 @@ HELP_CHOICES = {
     ),
     "optimizer": "sgd, adam",
 }
-PRESET = "Default: the task preset's."
 
 
 @sweep_command
@@ -54,7 +54,8 @@ def compare_activations(
         ),
     ] = None,
     dataset: Annotated[
-        str | None, option("dataset", "NAME", f"Data: {HELP_CHOICES['dataset']}. {PRESET}")
+        str | None,
+        option("dataset", "NAME", f"Data: {HELP_CHOICES['dataset']}. {preset('dataset')}"),
     ] = None,
     csv: Annotated[
         Path | None,
@@ -89,7 +90,9 @@ def compare_activations(
     hidden: Annotated[
         str | None,
         option(
-            "hidden", "WIDTHS", f"Hidden layer widths: 64, or 64,64,64,64 for depth 4. {PRESET}"
+            "hidden",
+            "WIDTHS",
+            f"Hidden layer widths: 64, or 64,64,64,64 for depth 4. {preset('hidden')}",
         ),
     ] = None,
     depths: Annotated[
@@ -102,19 +105,32 @@ def compare_activations(
             "net of --hidden.",
         ),
     ] = None,
-    epochs: Annotated[int | None, option("epochs", "N", f"Epochs (>= 1). {PRESET}")] = None,
-    lr: Annotated[float | None, option("lr", "RATE", f"Learning rate (> 0). {PRESET}")] = None,
+    epochs: Annotated[
+        int | None, option("epochs", "N", f"Epochs (>= 1). {preset('epochs')}")
+    ] = None,
+    lr: Annotated[
+        float | None, option("lr", "RATE", f"Learning rate (> 0). {preset('lr')}")
+    ] = None,
     optimizer: Annotated[
-        str | None, option("optimizer", "NAME", f"Optimiser: {HELP_CHOICES['optimizer']}. {PRESET}")
+        str | None,
+        option(
+            "optimizer", "NAME", f"Optimiser: {HELP_CHOICES['optimizer']}. {preset('optimizer')}"
+        ),
     ] = None,
     batch_size: Annotated[
-        int | None, option("batch-size", "N", f"Minibatch size (>= 1). {PRESET}")
+        int | None,
+        option(
+            "batch-size",
+            "N",
+            f"Minibatch size (>= 1, at most the training rows). {preset('batch_size')}",
+        ),
     ] = None,
     init: Annotated[
-        str | None, option("init", "NAME", f"Weight initialiser: {HELP_CHOICES['init']}. {PRESET}")
+        str | None,
+        option("init", "NAME", f"Weight initialiser: {HELP_CHOICES['init']}. {preset('init')}"),
     ] = None,
     samples: Annotated[
-        int | None, option("samples", "N", f"Points to generate (>= 10). {PRESET}")
+        int | None, option("samples", "N", f"Points to generate (>= 10). {preset('samples')}")
     ] = None,
     target_loss: Annotated[
         float | None,

@@ -135,3 +135,33 @@ class Command(TyperCommand):
         if opts:
             with formatter.section("Options"):
                 formatter.write_dl(opts)
+
+
+# The two task presets' values (core.presets.PRESETS, regression then classification) as the help
+# states them: kept here so that `--help` imports nothing but typer (tests/cli/test_inputs.py
+# checks them against the registry).
+PRESET_VALUES: dict[str, tuple[str, str]] = {
+    "dataset": ("sine", "moons"),
+    "activation": ("relu", "sigmoid"),
+    "output_activation": ("identity", "sigmoid"),
+    "hidden": ("64", "64"),
+    "init": ("standard", "standard"),
+    "loss": ("mse", "mse"),
+    "optimizer": ("sgd", "adam"),
+    "lr": ("0.05", "0.01"),
+    "epochs": ("100", "100"),
+    "batch_size": ("32", "32"),
+    "samples": ("1000", "1000"),
+}
+
+
+def preset(field: str) -> str:
+    """'Default: 100 (both task presets).' or 'Default: the task preset's: sgd for regression,
+    adam for classification.'"""
+    regression, classification = PRESET_VALUES[field]
+    if regression == classification:
+        return f"Default: {regression} (both task presets)."
+    return (
+        f"Default: the task preset's: {regression} for regression, {classification} for "
+        "classification."
+    )

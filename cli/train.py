@@ -22,6 +22,7 @@ from nnhw.cli.common import (
     run_command,
     run_study,
 )
+from nnhw.cli.options import preset
 from nnhw.core.errors import NnhwError
 
 # The choices as the help shows them; each must equal its core registry (tested).
@@ -41,7 +42,6 @@ HELP_CHOICES = {
     "reduction": "mean, sum",
     "dtype": "float32, float64",
 }
-PRESET = "Default: the task preset's."
 
 
 @run_command
@@ -59,15 +59,17 @@ def train(
     ] = None,
     dataset: Annotated[
         str | None,
-        option("dataset", "NAME", f"Generated data: {HELP_CHOICES['dataset']}. {PRESET}"),
+        option(
+            "dataset", "NAME", f"Generated data: {HELP_CHOICES['dataset']}. {preset('dataset')}"
+        ),
     ] = None,
     csv: Annotated[
         Path | None,
         option(
             "csv",
             "PATH",
-            "A numeric CSV file with a header row "
-            "(instead of --dataset); every column but --target is an input.",
+            "A CSV file with a header row (instead of --dataset); every column but --target "
+            "is a numeric input.",
         ),
     ] = None,
     target: Annotated[
@@ -75,12 +77,17 @@ def train(
         option(
             "target",
             "COLUMN",
-            "The column of --csv to predict (class labels with --task classification).",
+            "The column of --csv to predict: numbers, or class labels (numbers or names "
+            "such as cat, dog) with --task classification.",
         ),
     ] = None,
     activation: Annotated[
         str | None,
-        option("activation", "NAME", f"Hidden activation: {HELP_CHOICES['activation']}. {PRESET}"),
+        option(
+            "activation",
+            "NAME",
+            f"Hidden activation: {HELP_CHOICES['activation']}. {preset('activation')}",
+        ),
     ] = None,
     output_activation: Annotated[
         str | None,
@@ -97,14 +104,15 @@ def train(
         option(
             "hidden",
             "WIDTHS",
-            "Hidden layer widths: 64 for one layer, 64,64,64 for three. " + PRESET,
+            "Hidden layer widths: 64 for one layer, 64,64,64 for three. " + preset("hidden"),
         ),
     ] = None,
     init: Annotated[
-        str | None, option("init", "NAME", f"Weight initialiser: {HELP_CHOICES['init']}. {PRESET}")
+        str | None,
+        option("init", "NAME", f"Weight initialiser: {HELP_CHOICES['init']}. {preset('init')}"),
     ] = None,
     loss: Annotated[
-        str | None, option("loss", "NAME", f"Loss: {HELP_CHOICES['loss']}. {PRESET}")
+        str | None, option("loss", "NAME", f"Loss: {HELP_CHOICES['loss']}. {preset('loss')}")
     ] = None,
     reduction: Annotated[
         str | None,
@@ -113,16 +121,23 @@ def train(
         ),
     ] = None,
     optimizer: Annotated[
-        str | None, option("optimizer", "NAME", f"Optimiser: {HELP_CHOICES['optimizer']}. {PRESET}")
+        str | None,
+        option(
+            "optimizer", "NAME", f"Optimiser: {HELP_CHOICES['optimizer']}. {preset('optimizer')}"
+        ),
     ] = None,
-    lr: Annotated[float | None, option("lr", "RATE", f"Learning rate (> 0). {PRESET}")] = None,
+    lr: Annotated[
+        float | None, option("lr", "RATE", f"Learning rate (> 0). {preset('lr')}")
+    ] = None,
     momentum: Annotated[
         float | None,
         option("momentum", "MU", "Momentum in [0, 1), --optimizer sgd only. Default: 0."),
     ] = None,
-    epochs: Annotated[int | None, option("epochs", "N", f"Epochs (>= 1). {PRESET}")] = None,
+    epochs: Annotated[
+        int | None, option("epochs", "N", f"Epochs (>= 1). {preset('epochs')}")
+    ] = None,
     batch_size: Annotated[
-        int | None, option("batch_size", "N", "Minibatch size (>= 1). " + PRESET)
+        int | None, option("batch_size", "N", "Minibatch size (>= 1). " + preset("batch_size"))
     ] = None,
     test_fraction: Annotated[
         float | None,
@@ -131,7 +146,8 @@ def train(
         ),
     ] = None,
     samples: Annotated[
-        int | None, option("samples", "N", f"Points to generate (not with --csv). {PRESET}")
+        int | None,
+        option("samples", "N", f"Points to generate (not with --csv). {preset('samples')}"),
     ] = None,
     noise: Annotated[
         float | None,

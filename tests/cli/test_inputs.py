@@ -215,6 +215,23 @@ def test_task_default_is_stated_per_command(invoke) -> None:
     assert "Default: regression." in flat["batch-scaling"]
 
 
+def test_preset_defaults_in_the_help_are_the_presets() -> None:
+    from nnhw.cli.options import PRESET_VALUES, preset
+    from nnhw.core.presets import PRESETS
+
+    for field, (regression, classification) in PRESET_VALUES.items():
+        name = {"samples": "n_samples"}.get(field, field)
+        shown = []
+        for task in ("regression", "classification"):
+            value = getattr(PRESETS[task], name)
+            shown.append(",".join(map(str, value)) if isinstance(value, tuple) else f"{value:g}"
+                         if isinstance(value, float) else str(value))  # fmt: skip
+        assert (regression, classification) == tuple(shown), field
+    assert preset("optimizer") == (
+        "Default: the task preset's: sgd for regression, adam for classification."
+    )
+
+
 def test_version_and_completion(invoke) -> None:
     from nnhw.core import __version__
 
