@@ -100,7 +100,7 @@ def _scan(fh: IO[bytes], source: str) -> int:
 
 def _text(fh: IO[bytes]) -> io.TextIOWrapper:
     fh.seek(0)
-    return io.TextIOWrapper(fh, encoding="utf-8-sig", newline="")  # type: ignore[type-var]
+    return io.TextIOWrapper(fh, encoding="utf-8-sig", newline="")
 
 
 def _header(fh: IO[bytes], target: str, source: str) -> tuple[list[str], int]:
@@ -149,12 +149,12 @@ def _fast(
                 if task == "regression":
                     column[n : n + m] = chunk[t].to_numpy(np.float64)
                 else:
-                    labels = chunk[t].astype(str).str.strip()
-                    for label in pd.unique(labels):
+                    names_seen = chunk[t].astype(str).str.strip()
+                    for label in pd.unique(names_seen):
                         texts.setdefault(str(label), len(texts))
                     if "" in texts or len(texts) > 1000:
                         return None
-                    column[n : n + m] = labels.map(texts).to_numpy(np.int64)
+                    column[n : n + m] = names_seen.map(texts).to_numpy(np.int64)
                 n += m
     except (ValueError, TypeError, OverflowError, UnicodeDecodeError, pd.errors.ParserError):
         return None  # the row-by-row reader says what is wrong, and where
