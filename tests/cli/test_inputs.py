@@ -332,3 +332,23 @@ def test_batch_scaling_measures_the_csv(tmp_path: Path) -> None:
         every.tables["noise"]["trace_sigma"].to_numpy()[:1],
         generated.tables["noise"]["trace_sigma"].to_numpy()[:1],
     )
+
+
+def test_batch_scaling_csv_from_the_command_line(invoke, tmp_path: Path) -> None:
+    """The option reaches the run: the file's absolute path, its target and its row count are in
+    config.toml (which repeats the run), and the noise table measured every row."""
+    import tomllib
+
+    _animals(tmp_path / "animals.csv", n=64)
+    code, _, err = invoke("batch-scaling", "--csv", tmp_path / "animals.csv", "--target", "kind",
+                          "--task", "classification", "--minibatches", "10", "--pretrain-epochs",
+                          "0", "--train-epochs", "1", "--seeds", "1", "--batch-sizes", "1,8,64",
+                          "--out", tmp_path / "r", "--quiet")  # fmt: skip
+    assert code == 0, err
+    run = next((tmp_path / "r").iterdir())
+    saved = tomllib.loads((run / "config.toml").read_text())["batch-scaling"]
+    assert saved["csv"] == str((tmp_path / "animals.csv").resolve()) and saved["target"] == "kind"
+    assert saved["samples"] == 64
+    noise = pd.read_csv(run / "tables" / "noise.csv")
+    assert set(noise["n_samples"]) == {64}
+    assert "animals.csv" in (run / "report.md").read_text()
