@@ -12,6 +12,8 @@ Contract:
   and +25% (`moved`), so a finding can say whether its verdict rests on where the line was drawn.
 - `share_interval(k, n)`: the Wilson 95% interval of a proportion k / n (a share of seeds, rows,
   units).
+- `median_interval(values)`: the median and its distribution-free (sign test) interval, for
+  values with heavy tails; `decide(..., median=True)` uses it.
 - `welch_interval(a, b, log)` and `compare(a, b, cutoff, log)`: the same for two independent
   groups of seeds (a difference, or a ratio of geometric means, with Welch's t).
 - `describe(decision, fmt)`: one sentence with those numbers, for a finding's text.
@@ -142,12 +144,49 @@ def moved_cutoffs(cutoff: float, excess: bool = False) -> tuple[float, float]:
     return cutoff * (1 - CUTOFF_MOVE), cutoff * (1 + CUTOFF_MOVE)
 
 
+def median_interval(values: Iterable[float]) -> Estimate:
+    """The median of the non-NaN values (+-inf allowed: a diverged seed counts as beyond every
+    finite one) and its distribution-free interval [x_(k), x_(n-k+1)] (sign test; no
+    distribution assumed, so one wild seed cannot widen it): k = `sign_test_rank(n)`. For n <= 5
+    no 95% interval of this kind exists and it is [min, max], whose coverage `median_coverage`
+    gives (93.75% for n = 5)."""
+    v = np.sort(np.asarray([x for x in values if not math.isnan(x)], dtype=np.float64))
+    n = int(v.size)
+    if n == 0:
+        return Estimate(math.nan, math.nan, math.nan, 0)
+    k = sign_test_rank(n)
+    return Estimate(float(np.median(v)), float(v[k - 1]), float(v[n - k]), n)
+
+
+def sign_test_rank(n: int) -> int:
+    """The largest k >= 1 with P(Bin(n, 1/2) < k) <= 0.025 (1 when there is none)."""
+    k, below = 1, 0.0
+    while k <= n:
+        below += math.comb(n, k - 1) / 2**n  # now P(X < k)
+        if below > 0.025:
+            break
+        k += 1
+    return max(1, k - 1)
+
+
+def median_coverage(n: int) -> float:
+    """Coverage of median_interval for n values: 1 - 2 P(Bin(n, 1/2) < k)."""
+    k = sign_test_rank(n)
+    return 1 - 2 * sum(math.comb(n, i) for i in range(k)) / 2**n
+
+
 def decide(
-    values: Iterable[float], cutoff: float, log: bool = False, excess: bool = False
+    values: Iterable[float],
+    cutoff: float,
+    log: bool = False,
+    excess: bool = False,
+    median: bool = False,
 ) -> Decision:
     """Test per-seed `values` against `cutoff` (module docstring). cutoff must be non-zero (a
     cut-off at 0 cannot be moved by a fraction of itself: test a margin instead), and positive
-    with log=True; with excess=True (a ratio cut-off) it must not be 1."""
+    with log=True; with excess=True (a ratio cut-off) it must not be 1. median=True: the median
+    and its sign-test interval (`median_interval`) instead of the t interval, for heavy-tailed
+    values (a seed that nearly diverges); +inf values then count (beyond the cut-off)."""
     if (
         cutoff == 0
         or (log and cutoff <= 0)
@@ -155,8 +194,12 @@ def decide(
         or (excess and cutoff == 1)
     ):
         raise ValueError(f"cut-off must be finite and non-zero (positive on a log scale): {cutoff}")
-    vals, _ = _finite(values, log)
-    est = interval(vals, log)
+    if median:
+        vals = np.asarray([x for x in values if not math.isnan(x)], dtype=np.float64)
+        est = median_interval(vals)
+    else:
+        vals, _ = _finite(values, log)
+        est = interval(vals, log)
     outcome = side(est, cutoff)
     ref = outcome if outcome != INCONCLUSIVE else (ABOVE if est.value > cutoff else BELOW)
     agree = int(np.sum(vals > cutoff)) if ref == ABOVE else int(np.sum(vals < cutoff))

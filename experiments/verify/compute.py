@@ -62,7 +62,9 @@ MEASUREMENTS: dict[str, Job] = {
     "deep_nets": lambda s, c: training.deep_nets(s, c.seeds, c.epochs * 3 // 8, c.samples),
     "nonlinear": lambda s, c: {"nonlinear": training.nonlinear(s, c.seeds, c.epochs, c.samples)},
     "relu_dying": lambda s, c: {
-        "relu_dying": training.relu_dying(s, c.seeds, _epochs(c, 3), c.samples)
+        "relu_dying": training.relu_dying(
+            s, max(training.DYING_SEEDS, c.seeds), _epochs(c, 3), c.samples
+        )
     },
     "centring": lambda s, c: {"centring": training.centring(s, c.seeds, _epochs(c), c.samples)},
     "softmax": lambda s, c: {

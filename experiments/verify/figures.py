@@ -9,31 +9,29 @@ reporting.plotting.median_band draws it):
 - relu_dying (1.4(d)): dead ReLU and LeakyReLU units before and after training, per condition;
 - centring (1.4(d)): loss per epoch with sigmoid, sigmoid - 1/2 and tanh units;
 - activation_ranges (1.4(d)): sigmoid's and tanh's output range against the course's [-1, 1];
-- activation_timing (1.4(d)): each activation's time over ReLU's with its 95% CI, per library.
-The sub-studies' figures are drawn by the sub-studies themselves from their tables (named
-`<command>.<figure>`), so they look the same as in their own runs; verify saves only those its
-report shows (`report.EVIDENCE`): the others are one `nnhw <study>` run away.
+- activation_timing (1.4(d)): each activation's time over ReLU's with its 95% CI, per library;
+- argmax_table (1.4(a)): the exact distance to the one-hot argmax and the smooth max's gap
+  against the temperature.
+The sub-studies' figures are drawn by the sub-studies' own figure functions from their tables
+(named `<command>.<figure>`), so they look the same as in their own runs; verify draws only
+those its report shows (`report.EVIDENCE`): the others are one `nnhw <study>` run away.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from nnhw.experiments.reporting.plotting import (
-    PALETTE,
-    close_figure,
-    color_for,
-    median_band,
-    new_figure,
-)
-from nnhw.experiments.runs import studies
+from nnhw.experiments.batch_scaling import figures as bs_figures
+from nnhw.experiments.reporting.plotting import PALETTE, color_for, median_band, new_figure
+from nnhw.experiments.vanishing_gradients import figures as vg_figures
 from nnhw.experiments.verify.findings_training import SATURATED_CUTOFF
 from nnhw.experiments.verify.report import EVIDENCE
-from nnhw.experiments.verify.substudies import SUBSTUDIES, sub_config, substudy_tables
+from nnhw.experiments.verify.substudies import sub_config, substudy_tables
 
 Tables = dict[str, pd.DataFrame]
 
@@ -158,25 +156,63 @@ def _timing_figure(t: pd.DataFrame) -> Figure:
     return fig
 
 
+def _argmax_figure(t: pd.DataFrame) -> Figure:
+    fig, ax = new_figure(width=5.5, height=3.4)
+    g = t.pivot_table(index="temperature", columns="seed", values="exact_onehot_distance")
+    x = g.index.to_numpy()
+    floor = 1e-20  # a distance that rounds to 0 in float64 is drawn at the floor
+    median_band(ax, x, np.maximum(g.to_numpy(), floor), color=PALETTE["blue"],
+                label="2 (1 - p_max), exact")  # fmt: skip
+    lse = t.groupby("temperature")["lse_gap"].max()
+    ax.plot(lse.index, np.maximum(lse.to_numpy(), floor), color=PALETTE["orange"], ls="--",
+            label="T logsumexp(z/T) - max z")  # fmt: skip
+    bound = t.groupby("temperature")["lse_bound"].first()
+    ax.plot(bound.index, bound.to_numpy(), color=PALETTE["black"], ls=":", lw=1,
+            label="T log K (its bound)")  # fmt: skip
+    ax.set(xscale="log", yscale="log", xlabel="temperature T", ylim=(floor / 10, 10),
+           ylabel="distance (log scale)")  # fmt: skip
+    ax.invert_xaxis()
+    ax.set_title("Softmax tends to the one-hot argmax as T falls (exact arithmetic)")
+    ax.legend(fontsize="small")
+    return fig
+
+
+def _substudy_figure(command: str, name: str, tables: Tables, config: Any) -> Figure | None:
+    """One figure of a sub-study, drawn by that study's own function from its tables; None
+    when its tables are missing (an interrupted run). Only the figures the report shows are
+    drawn: a study's `figures` draws all of them (20 for the three), most of which verify
+    would throw away."""
+    sub = substudy_tables(tables, command)
+    cfg = sub_config(command, config)
+    draw: dict[str, Callable[[], Figure]] = {
+        "vanishing-gradients.signal_by_layer": lambda: vg_figures.by_layer_figure(sub, "signal"),
+        "batch-scaling.gradient_norm": lambda: bs_figures.gradient_norm_figure(sub),
+        "batch-scaling.lr_rules": lambda: bs_figures.lr_rules_figure(sub, cfg),
+    }
+    key = f"{command}.{name}"
+    if not sub or key not in draw:
+        return None
+    try:
+        return draw[key]()
+    except KeyError:  # a table or column the figure needs is not there
+        return None
+
+
 def figures(tables: Tables, config: Any) -> dict[str, Figure]:
     out: dict[str, Figure] = {}
     own = {
         "zero_grad": _zero_grad_figure, "saturated_output": _saturated_figure,
         "deep_nets": lambda t: _deep_figure(t, SATURATED_CUTOFF), "relu_dying": _dying_figure,
         "centring": _centring_figure, "activation_ranges": _ranges_figure,
-        "activation_timing": _timing_figure,
+        "activation_timing": _timing_figure, "argmax_table": _argmax_figure,
     }  # fmt: skip
-    shown = {f for figs, _ in EVIDENCE.values() for f in figs}
-    for name, draw in own.items():
-        if name in tables and name in shown:
-            out[name] = draw(tables[name])
-    for command in SUBSTUDIES:
-        sub = substudy_tables(tables, command)
-        if sub:
-            figs = studies.load(command).figures(sub, sub_config(command, config))
-            for k, fig in figs.items():
-                if f"{command}.{k}" in shown:
-                    out[f"{command}.{k}"] = fig
-                else:  # the study's own run has it; saving costs more than drawing
-                    close_figure(fig)
+    shown = [f for figs, _ in EVIDENCE.values() for f in figs]
+    for name in shown:
+        if name in own and name in tables:
+            out[name] = own[name](tables[name])
+        elif "." in name:
+            command, figure = name.split(".", 1)
+            fig = _substudy_figure(command, figure, tables, config)
+            if fig is not None:
+                out[name] = fig
     return out

@@ -13,15 +13,17 @@ The judges (each `(tables, command) -> Claim`, see verify.claims for the record)
 - verify.findings_training: 1.2(a), 1.3(a) (sigmoid with MSE), 1.3(b) (training a deeper net),
   1.4(c) and 1.4(d)'s dead units, range and mean;
 - verify.findings_math: 1.4(a), 1.4(b) and 1.4(e);
-- here, from the sub-studies: 1.3(b) and 1.4(d)'s vanishing gradients (vanishing-gradients:
-  per-seed fitted signal factors with their CI against fits.VANISHING_FACTOR, per init, and the
-  layers it takes the signal to fall to 1%), and 1.4(f) (batch-scaling);
+- here, from the vanishing-gradients sub-study: 1.3(b) and 1.4(d)'s vanishing gradients
+  (per-seed fitted signal factors with their CI against fits.VANISHING_FACTOR, per init, and the
+  layers it takes the signal to fall to 1%);
+- verify.learning_rate (1.4(f), from the batch-scaling sub-study: the learning rate as the
+  homework asks it, and the answer read as a statement about the gradient's size);
 - verify.timing (the cost claims of 1.4(d), from repeated interleaved timings).
 
 Expected verdicts follow the theory as corrected here: the course's formulas hold once
 transposed; 1.3(b)'s vanishing holds only under He (with the standard init ReLU's signal shrinks
 too: factor sqrt(1/3 x 1/2) = 0.41); tanh vanishes only under the standard init; 1.4(b)'s zeros
-hurt only under a log; 1.4(f)'s gradient reading holds only for a summed loss at large batches.
+hurt only under a log; 1.4(f)'s expected verdicts are verify.learning_rate's.
 Timing claims have no expected verdict (machines differ).
 """
 
@@ -34,10 +36,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from nnhw.experiments.batch_scaling import findings as bf
 from nnhw.experiments.reporting.numbers import number
 from nnhw.experiments.vanishing_gradients import findings as vf
-from nnhw.experiments.verify import timing
+from nnhw.experiments.verify import learning_rate, timing
 from nnhw.experiments.verify.claims import HOLDS_ONLY, Claim
 from nnhw.experiments.verify.config import COMMAND, Config
 from nnhw.experiments.verify.findings_course import COURSE_CLAIMS
@@ -122,22 +123,6 @@ def _vanishing(
     return judge
 
 
-def _batch(config: Any) -> Judge:
-    def judge(tables: Tables, command: str) -> Claim:
-        cfg = sub_config("batch-scaling", config)
-        verdict, text = bf.claim_verdict(_sub(tables, "batch-scaling"), "init", cfg.regime_factor)
-        return Claim(
-            "batch-scaling", "1.4(f)",
-            "The gradient increases proportionally with the batch size (a reading of 1.4(f), "
-            "which asks about the learning rate)",
-            "norm of minibatch gradients against B, summed and mean loss (log-log slopes)",
-            text, verdict, HOLDS_ONLY, "tables/batch-scaling.slopes.csv",
-            command=substudy_command("batch-scaling", config),
-        )  # fmt: skip
-
-    return judge
-
-
 def _listed(judges: list[Judge]) -> Callable[[Tables, str], list[Claim]]:
     def run(tables: Tables, command: str) -> list[Claim]:
         out = []
@@ -155,6 +140,13 @@ def _costs(tables: Tables, command: str) -> list[Claim]:
     return timing.cost_claims(tables) if timing.TABLE in tables else []
 
 
+def _learning_rate(tables: Tables, config: Any) -> list[Claim]:
+    try:
+        return learning_rate.learning_rate_claims(tables, config)
+    except KeyError:  # the batch-scaling sub-study's tables are not there
+        return []
+
+
 def all_claims(tables: Tables, config: Config) -> list[Claim]:
     """Every claim whose tables are present, in the homework's order of sections."""
     command = verify_command(config)
@@ -164,13 +156,13 @@ def all_claims(tables: Tables, config: Config) -> list[Claim]:
                    ("sigmoid",), ("relu",), config),
         _vanishing("tanh-vanishes", "1.4(d)", "Tanh suffers from a vanishing gradient",
                    ("tanh",), (), config),
-        _batch(config),
     ])  # fmt: skip
     claims = (
         _listed(TRAINING_CLAIMS)(tables, command)
         + _listed(COURSE_CLAIMS)(tables, command)
         + _listed(MATH_CLAIMS)(tables, command)
         + sub(tables, command)
+        + _learning_rate(tables, config)
         + _costs(tables, command)
     )
     rank = {s: i for i, s in enumerate(SECTION_ORDER)}

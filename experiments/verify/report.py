@@ -35,7 +35,7 @@ EVIDENCE: dict[str, tuple[list[str], list[str]]] = {
     "jacobians-classification": ([], []),
     "relu-trains-deeper": (["deep_nets"], []),
     "sigmoid-vanishes": (["vanishing-gradients.signal_by_layer"], ["vanishing-gradients.summary"]),
-    "softmax-argmax": (["softmax-stability.temperature"], ["argmax_table"]),
+    "softmax-argmax": (["argmax_table"], ["argmax_table"]),
     "softmax-underflow": ([], ["wording_table", "softmax-stability.thresholds"]),
     "linear-collapse": ([], ["linear_collapse"]),
     "nonlinearity-needed": ([], ["nonlinear"]),
@@ -50,6 +50,7 @@ EVIDENCE: dict[str, tuple[list[str], list[str]]] = {
     "translation-affine": ([], []),
     "composition": ([], []),
     "layer-svd": ([], ["layer_svd"]),
+    "learning-rate": (["batch-scaling.lr_rules"], ["batch-scaling.training_breaks"]),
     "batch-scaling": (["batch-scaling.gradient_norm"], ["batch-scaling.slopes"]),
 }
 
@@ -74,9 +75,8 @@ CAPTIONS: dict[str, str] = {
     "initialisation, per activation and initialisation (vanishing-gradients sub-study).",
     "vanishing-gradients.summary": "Fitted and predicted per-layer factors, first/last ratios.",
     "argmax_table": "Per seed and temperature: exact argmax agreement, distance to the one-hot "
-    "argmax, the smooth max's gap and bound, and float rounding apart.",
-    "softmax-stability.temperature": "Softmax of one row of logits as the temperature falls, and "
-    "its distance to the one-hot argmax (softmax-stability sub-study).",
+    "argmax and its bound, the smooth max's gap and its bound, and float rounding apart (the "
+    "figure: the distance, median over seeds, against T).",
     "wording_table": "Per seed and dtype: where the naive softmax breaks, where zeros start and "
     "whether they are correctly rounded, and the cross-entropy of a label on a zero.",
     "softmax-stability.thresholds": "First failing scale of each formula by bisection, beside "
@@ -95,6 +95,10 @@ CAPTIONS: dict[str, str] = {
     "of interleaved rounds with its 95% CI, per library.",
     "linear_maps": "Superposition residuals and the properties of each map, per seed.",
     "layer_svd": "The SVD of each trained 32 x 32 layer: residual, orthogonality, det, spread.",
+    "batch-scaling.lr_rules": "Training loss against the batch size under a fixed rate, the linear "
+    "and the square-root rule, beside the small batch's curve (batch-scaling sub-study).",
+    "batch-scaling.training_breaks": "Per rule: the batch size up to which its loss curve stays "
+    "close to the small batch's, against the noise-scale prediction.",
     "batch-scaling.gradient_norm": "Minibatch gradient norm against the batch size, summed and "
     "mean loss, with the noise model and B_simple (batch-scaling sub-study).",
     "batch-scaling.slopes": "Log-log slopes of the gradient norm against B per range.",

@@ -8,7 +8,9 @@ measure the same things.
   reference, compared as double-double pairs): the share of rows whose largest probability is
   at the largest logit (`exact_agreement`: softmax is strictly increasing in each logit, so this
   is 1 at every T), the largest distance to the one-hot argmax, sum |p - onehot| = 2 (1 - p_max),
-  and the gap T logsumexp(z / T) - max z of the smooth max against its bound T log K. Apart
+  whether every row's distance is within 2 (K - 1) exp(-(z_max - z_second) / T) (`bound_ok`: it
+  tends to 0 as T falls, at a rate set by the row's top-two gap, `top_gap` the smallest), and
+  the gap T logsumexp(z / T) - max z of the smooth max against its bound T log K. Apart
   from it, float rounding: the max-shifted softmax in float16, float32 and float64 on the logits
   rounded to each dtype: rows whose output's argmax is not a largest (rounded) logit, and rows
   where rounding made the top two outputs equal (`tied`).
@@ -61,10 +63,19 @@ def argmax_table(seed: np.random.SeedSequence, seeds: int) -> pd.DataFrame:
             ref = sm.exact_reference(x)
             p_max = ref.p_hi.max(axis=-1)
             lse_gap = t * cs.logsumexp(x) - z.max(axis=-1)
+            two = np.sort(x, axis=-1)[:, -2:]
+            # 2 (1 - p_max) <= 2 (K - 1) exp(-(x_max - x_second)): how fast softmax nears the
+            # one-hot argmax as T falls, row by row (p_hi + p_lo: the exact value to 1e-32)
+            bound = 2 * (CLASSES - 1) * np.exp(-(two[:, 1] - two[:, 0]))
+            k = _exact_argmax(ref)[:, None]
+            hi, lo = np.take_along_axis(ref.p_hi, k, -1), np.take_along_axis(ref.p_lo, k, -1)
+            distance = 2 * ((1 - hi[:, 0]) - lo[:, 0])  # 1 - hi is exact near 1 (Sterbenz)
             row = {
                 "seed": i, "temperature": t,
                 "exact_agreement": float(np.mean(_exact_argmax(ref) == top)),
                 "exact_onehot_distance": float(np.max(2 * (1 - p_max))),
+                "bound_ok": bool(np.all(distance <= bound * (1 + 1e-9) + 1e-300)),
+                "top_gap": float(np.min(np.diff(np.sort(z, axis=-1)[:, -2:], axis=-1))),
                 "lse_gap": float(np.max(lse_gap)), "lse_bound": t * math.log(CLASSES),
             }  # fmt: skip
             for dtype in DTYPES:

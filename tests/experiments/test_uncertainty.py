@@ -82,3 +82,15 @@ def test_welch_interval_and_compare():
     same = u.compare(b, b, 1.25, log=True, excess=True)
     assert same.outcome == u.BELOW  # a ratio of 1, CI well below 1.25
     assert math.isnan(u.welch_interval([1.0], b).value)
+
+
+def test_median_interval_is_distribution_free_and_ignores_one_wild_seed():
+    assert [u.sign_test_rank(n) for n in (5, 6, 10, 20)] == [1, 1, 2, 6]
+    assert u.median_coverage(5) == pytest.approx(1 - 2 / 32)
+    e = u.median_interval([8.5, 2.9e6, 12.1, 27.9, np.inf])
+    assert e.value == 27.9 and e.low == 8.5 and e.high == np.inf
+    # a t interval on the logs of the same values straddles 2; the median's does not
+    wild = [8.5, 2.9e6, 12.1, 27.9, 24.3]
+    assert u.decide(wild, 2.0, log=True, excess=True).outcome == u.INCONCLUSIVE
+    assert u.decide(wild, 2.0, log=True, excess=True, median=True).outcome == u.ABOVE
+    assert u.decide([1.0, 3.0, 5.0, 0.5, 4.0], 2.0, median=True).outcome == u.INCONCLUSIVE
