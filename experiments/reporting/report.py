@@ -273,6 +273,8 @@ def _html_section(rd: RunDir, section: Section, run: _Run, t_no: int, f_no: int
         n_tables += 1
         shown = present(run.tables[name], section.views.get(name), rh.MAX_ROWS)
         note = f" {e(shown.note[:1].upper() + shown.note[1:])}." if shown.note else ""
+        if note and not caption.rstrip().endswith("."):
+            note = "." + note  # the caption's own sentence ends before the note's
         body.append(
             f"<figure>{rh.html_shown(shown)}<figcaption><b>Table {t_no}.</b> {e(caption)}{note}"
             f' <span class="src">Data ({shown.total} rows): <a href="{e(run.table_file(name))}">'
