@@ -22,6 +22,23 @@ from nnhw.experiments.batch_scaling import fits
 from nnhw.experiments.batch_scaling.findings import approx, b_simple_estimate, findings
 from nnhw.experiments.reporting.numbers import number
 from nnhw.experiments.reporting.report import Report, Section
+from nnhw.experiments.reporting.tables import TableView
+
+# What a reader sees for the tables' -1 (no such batch size) and which columns come first.
+_NONE = {-1: "none"}
+VIEWS = {
+    "training_breaks": TableView(
+        first=("reduction", "lr_rule"),
+        sentinels={"diverges_from": {-1: "never"}, "breaks_at": {-1: "never"},
+                   "close_up_to": _NONE, "close_up_to_tight": _NONE, "close_up_to_loose": _NONE},
+    ),
+    "training": TableView(
+        first=("reduction", "lr_rule", "batch_size"),
+        sentinels={"first_nonfinite_epoch": {-1: "never"}},
+        max_rows=40,  # every cell of the default sweep (9 sizes x 4 rules)
+    ),
+    "slopes": TableView(sentinels={"b_min": {-1: "n/a"}, "b_max": {-1: "n/a"}}),
+}  # fmt: skip
 
 
 def report(tables: dict[str, pd.DataFrame], config: Any) -> Report:
@@ -38,6 +55,7 @@ def report(tables: dict[str, pd.DataFrame], config: Any) -> Report:
                 f"large-batch range (B >= {config.regime_factor:g} B_simple); predicted slopes "
                 "apply the same fit to the noise model with the per-example |G|² and tr(Σ).",
                 tables=[("slopes", "Measured and predicted log-log slopes of |g_B| against B")],
+                views=VIEWS,
                 figures=[("gradient_norm", "|g_B| against B, sum and mean, with B_simple")],
             ),
             Section(
@@ -89,6 +107,7 @@ def report(tables: dict[str, pd.DataFrame], config: Any) -> Report:
                     ("training_breaks", "Where each reduction and lr rule breaks"),
                     ("training", "One row per batch size, reduction and lr rule"),
                 ],
+                views=VIEWS,
                 figures=[
                     ("lr_rules", "Rates and curve gaps of the three rules against B"),
                     ("training_loss", "Loss per epoch, one line per batch size"),
@@ -96,7 +115,8 @@ def report(tables: dict[str, pd.DataFrame], config: Any) -> Report:
                 ],
             ),
         )
-    sections.append(Section("Measurements", tables=[("gradients", "Per phase, reduction and B")]))
+    sections.append(Section("Measurements", tables=[("gradients", "Per phase, reduction and B")],
+                            fold=True))  # fmt: skip
     summary = (
         f"The {config.task} preset net on {config.samples} examples of "
         f"{getattr(config, 'data_name', 'its data set')}: SGD training at "
