@@ -3,10 +3,14 @@
 Each finding reads the summary, timing and linear_baseline tables and quotes their numbers (3
 significant digits); where a finding tests a claim of the course's homework it carries the claim
 and a verdict computed from those numbers:
-- 1.3(b) ReLU trains faster than sigmoid: fewer seeds of sigmoid reach the target loss, or the
-  same number later (mean epochs to the target) -> supported.
-- 1.3(b) sigmoid's gradient vanishes, ReLU's does not: the first-to-last layer gradient ratio of
-  sigmoid against ReLU's, at initialisation and over training.
+- 1.3(b) ReLU trains faster than sigmoid in deeper nets (depth >= 2 only; a one-hidden-layer
+  net gets no verdict): sigmoid's final training loss over ReLU's, per seed, as a ratio of
+  geometric means with its 95% Welch interval (reporting.uncertainty.compare); the whole
+  interval above SPEED_CUTOFF (1.25x) -> supported, below -> refuted, else inconclusive. With
+  several depths, the same test at each.
+- 1.3(b) sigmoid's gradient vanishes, ReLU's does not (depth >= 2 only): ReLU's first-to-last
+  layer gradient ratio over sigmoid's, per seed, at initialisation and over training, each
+  against GAP_CUTOFF (1.25x) in the same way; inconclusive when either interval straddles it.
 - 1.4(d) LeakyReLU has no dead units (ReLU's can die): LeakyReLU's peak dead fraction is 0.
 - 1.4(d) sigmoid is "normalized to [-1, 1]": refuted when no sigmoid output is negative;
   sigmoid's output has a non-zero mean: supported when its mean exceeds 0.1.
@@ -32,6 +36,14 @@ from nnhw.experiments import timing as tm
 from nnhw.experiments.compare_activations.depth import at_depth, depths_of, ensure_depth
 from nnhw.experiments.reporting.numbers import number
 from nnhw.experiments.reporting.report import Finding
+from nnhw.experiments.reporting.uncertainty import (
+    ABOVE,
+    BELOW,
+    INCONCLUSIVE,
+    Decision,
+    compare,
+    describe,
+)
 
 Tables = dict[str, pd.DataFrame]
 COLLAPSE_TOL = 1e-9
@@ -67,14 +79,67 @@ def _epochs(row: pd.Series) -> str:
     return f"in {number(row['epochs_to_target'])} epochs ({seeds})"
 
 
-def _faster(a: pd.Series, b: pd.Series) -> bool:
-    """a reached the target in more seeds, or in as many and sooner (mean epochs)."""
-    if int(a["reached"]) != int(b["reached"]):
-        return int(a["reached"]) > int(b["reached"])
-    return int(a["reached"]) > 0 and float(a["epochs_to_target"]) < float(b["epochs_to_target"])
+SPEED_CUTOFF = 1.25  # sigmoid's final training loss at least 1.25x ReLU's: ReLU trained faster
+GAP_CUTOFF = 1.25  # ReLU's first/last gradient ratio at least 1.25x sigmoid's: sigmoid's vanishes
 
 
-def speed_finding(s: pd.DataFrame) -> Finding | None:
+def _at(df: pd.DataFrame | None, act: str, depth: int) -> pd.DataFrame:
+    if df is None or df.empty:
+        return pd.DataFrame()
+    depth_ok = df["depth"] == depth if "depth" in df.columns else True
+    return df[(df["activation"] == act) & depth_ok]
+
+
+def seed_final_loss(history: pd.DataFrame | None, act: str, depth: int) -> np.ndarray:
+    """Per seed: the training loss at its last epoch (non-finite for a diverged seed)."""
+    h = _at(history, act, depth)
+    if h.empty:
+        return np.array([])
+    last = h[h["epoch"] == h.groupby("seed")["epoch"].transform("max")]
+    return last.sort_values("seed")["train_loss"].to_numpy(dtype=float)
+
+
+def seed_grad_ratio(layers: pd.DataFrame | None, act: str, depth: int, init: bool) -> np.ndarray:
+    """Per seed: the first weight layer's gradient norm over the last one's, at initialisation
+    (init) or as a geometric mean over every epoch."""
+    ly = _at(layers, act, depth)
+    if ly.empty:
+        return np.array([])
+    if init:
+        ly = ly[ly["epoch"] == 0]
+    last = int(ly["layer"].max())
+    g1 = ly[ly["layer"] == 1].set_index(["seed", "epoch"])["grad_norm"]
+    gl = ly[ly["layer"] == last].set_index(["seed", "epoch"])["grad_norm"]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        logs = np.log(g1 / gl)
+    logs = logs[np.isfinite(logs)]
+    return np.exp(logs.groupby(level="seed").mean()).to_numpy(dtype=float)
+
+
+def _word(decision: Decision) -> str:
+    return {ABOVE: "supported", BELOW: "refuted"}.get(decision.outcome, "inconclusive")
+
+
+def _how_sure(d: Decision, what: str) -> str:
+    e = d.estimate
+    return (
+        f"{what} {number(e.value)} (95% CI [{number(e.low)}, {number(e.high)}], Welch, "
+        f"{e.n} seeds or more each; the verdict needs the whole interval beyond "
+        f"{number(d.cutoff)}x: {describe(d, number)})"
+    )
+
+
+def speed_decision(tables: Tables, depth: int) -> Decision | None:
+    """Sigmoid's final training loss over ReLU's (ratio of geometric means over seeds) against
+    SPEED_CUTOFF; None without both activations' histories at `depth`."""
+    h = tables.get("history")
+    relu, sig = seed_final_loss(h, "relu", depth), seed_final_loss(h, "sigmoid", depth)
+    if relu.size < 2 or sig.size < 2:
+        return None
+    return compare(sig, relu, SPEED_CUTOFF, log=True, excess=True)
+
+
+def speed_finding(s: pd.DataFrame, tables: Tables | None = None) -> Finding | None:
     relu, sig = _row(s, "relu"), _row(s, "sigmoid")
     if relu is None or sig is None:
         return None
@@ -85,20 +150,34 @@ def speed_finding(s: pd.DataFrame) -> Finding | None:
         f"final training loss {number(relu['final_train_loss'])} against "
         f"{number(sig['final_train_loss'])}."
     )
-    claim = "ReLU trains faster than sigmoid in deeper nets (1.3(b))."
     if depth == 1:  # a measurement, but not a test of the claim: it is about deeper nets
         text += (
             " This net has one hidden layer, so it does not test the course's claim that ReLU "
             "trains faster in deeper nets: give --hidden more layers for that."
         )
         return Finding(text)
-    return Finding(text, "supported" if _faster(relu, sig) else "refuted", claim)
+    d = speed_decision(tables or {}, depth)
+    if d is None:
+        return Finding(text + " Fewer than two seeds per activation: no verdict.")
+    text += " " + _how_sure(d, "Sigmoid's final training loss over ReLU's:") + "."
+    return Finding(text, _word(d), SPEED_CLAIM)
 
 
-def vanishing_finding(s: pd.DataFrame) -> Finding | None:
+def _gap_decision(tables: Tables, depth: int, init: bool) -> Decision | None:
+    """ReLU's first/last gradient ratio over sigmoid's, against GAP_CUTOFF."""
+    ly = tables.get("layers")
+    relu = seed_grad_ratio(ly, "relu", depth, init)
+    sig = seed_grad_ratio(ly, "sigmoid", depth, init)
+    if relu.size < 2 or sig.size < 2:
+        return None
+    return compare(relu, sig, GAP_CUTOFF, log=True, excess=True)
+
+
+def vanishing_finding(s: pd.DataFrame, tables: Tables | None = None) -> Finding | None:
     relu, sig = _row(s, "relu"), _row(s, "sigmoid")
     if relu is None or sig is None:
         return None
+    depth = int(relu["depth"])
     text = (
         f"The first layer's weight gradient was {number(sig['grad_ratio_init'])} times the last "
         f"layer's for sigmoid at initialisation and {number(sig['grad_ratio'])} over training "
@@ -108,14 +187,29 @@ def vanishing_finding(s: pd.DataFrame) -> Finding | None:
     tanh = _row(s, "tanh")
     if tanh is not None:
         text += f" and {number(tanh['grad_ratio_init'])} and {number(tanh['grad_ratio'])} for tanh"
-    text += f" (depth {int(relu['depth'])})."
-    at_init = sig["grad_ratio_init"] < relu["grad_ratio_init"]
-    training = sig["grad_ratio"] < relu["grad_ratio"]
-    if at_init and training:
+    text += f" (depth {depth})."
+    if depth == 1:  # the first and last weight layers are the input and output layers
+        return Finding(
+            text + " With one hidden layer there are no intermediate layers for a gradient to "
+            "vanish through, so this does not test the claim about deeper nets."
+        )
+    at_init, training = _gap_decision(tables or {}, depth, True), _gap_decision(
+        tables or {}, depth, False
+    )
+    if at_init is None or training is None:
+        return Finding(text + " Fewer than two seeds per activation: no verdict.")
+    text += (
+        " " + _how_sure(at_init, "ReLU's ratio over sigmoid's at initialisation:") + "; "
+        + _how_sure(training, "over training:") + "."
+    )  # fmt: skip
+    words = (_word(at_init), _word(training))
+    if "inconclusive" in words:
+        verdict = "inconclusive"
+    elif words == ("supported", "supported"):
         verdict = "supported"
-    elif training:
+    elif words[1] == "supported":
         verdict = "holds only when training, not at initialisation"
-    elif at_init:
+    elif words[0] == "supported":
         verdict = "holds only at initialisation, not over training"
     else:
         verdict = "refuted"
@@ -287,7 +381,7 @@ def findings(tables: Tables) -> list[Finding]:
     depths = depths_of(tables)
     if len(depths) > 1:
         s = tables["summary"]
-        trend = [depth_speed_finding(s), depth_gradient_finding(s)]
+        trend = [depth_speed_finding(s, tables), depth_gradient_finding(s)]
         one = one_net_findings(at_depth(tables, depths[-1]), speed=False)
         deepest = [at_deepest(f, depths[-1]) for f in one]
         return [f for f in (deepest[0], *trend, *deepest[1:]) if f is not None]
@@ -298,7 +392,11 @@ def one_net_findings(tables: Tables, *, speed: bool) -> list[Finding]:
     """The findings of one depth (the speed finding only when `speed`)."""
     s = tables["summary"]
     out = [overview_finding(s)]
-    for f in (speed_finding(s) if speed else None, vanishing_finding(s), dead_finding(s)):
+    for f in (
+        speed_finding(s, tables) if speed else None,
+        vanishing_finding(s, tables),
+        dead_finding(s),
+    ):
         if f is not None:
             out.append(f)
     out += range_findings(s)
@@ -351,7 +449,7 @@ def _verdict(judged: list[int], faster: list[int]) -> str:
     return f"holds only at {_list(faster)}"
 
 
-def depth_speed_finding(s: pd.DataFrame) -> Finding | None:
+def depth_speed_finding(s: pd.DataFrame, tables: Tables | None = None) -> Finding | None:
     pairs = _pairs(s)
     if len(pairs) < 2:
         return None
@@ -381,18 +479,32 @@ def depth_speed_finding(s: pd.DataFrame) -> Finding | None:
     if not judged:
         text += " Every net here has one hidden layer, so none tests the claim about deeper nets."
         return Finding(text)
-    faster = [d for d, relu, sig in pairs if d >= 2 and _faster(relu, sig)]
-    rule = "more seeds reached the target, or as many sooner"
-    if len(judged) == 1:
-        was = "was" if faster else "was not"
-        text += f" At depth {judged[0]}, the one with two or more hidden layers, ReLU {was} faster"
-        text += f" ({rule})."
-    else:
-        text += (
-            f" ReLU was faster ({rule}) at {len(faster)} of the {len(judged)} depths with two or "
-            "more hidden layers" + (f" ({_list(faster)})." if faster else ".")
-        )
-    return Finding(text, _verdict(judged, faster), SPEED_CLAIM)
+    decisions = {d: speed_decision(tables or {}, d) for d in judged}
+    faster = [d for d in judged if decisions[d] is not None and decisions[d].outcome == ABOVE]
+    undecided = [d for d in judged if decisions[d] is None or decisions[d].outcome == INCONCLUSIVE]
+    rule = (
+        f"sigmoid's final training loss at least {number(SPEED_CUTOFF)}x ReLU's, the whole 95% "
+        "CI of the ratio beyond it"
+    )
+    ratios = "; ".join(
+        f"depth {d}: {number(x.estimate.value)} [{number(x.estimate.low)}, "
+        f"{number(x.estimate.high)}]"
+        for d, x in decisions.items()
+        if x is not None
+    )
+    if ratios:
+        text += f" Sigmoid's final training loss over ReLU's (95% CI): {ratios}."
+    text += (
+        f" ReLU was faster ({rule}) at {len(faster)} of the {len(judged)} depths with two or "
+        "more hidden layers" + (f" ({_list(faster)})" if faster else "")
+        + (f"; undecided at {_list(undecided)}" if undecided else "") + "."
+    )  # fmt: skip
+    # an undecided depth is not one where ReLU was shown faster; with none shown faster and
+    # some undecided, the evidence does not decide
+    verdict = "inconclusive" if undecided and not faster else _verdict(judged, faster)
+    if undecided and faster:
+        verdict += f" (inconclusive at {_list(undecided)})"
+    return Finding(text, verdict, SPEED_CLAIM)
 
 
 def depth_gradient_finding(s: pd.DataFrame) -> Finding | None:
