@@ -237,8 +237,9 @@ def lr_rules_figure(tables: dict[str, pd.DataFrame], config: Any) -> Figure:
 
         ax_lr.fill_between(grid, best(float(est["ci_low"])), best(float(est["ci_high"])),
                            color=PALETTE["bluish green"], alpha=0.2, linewidth=0)  # fmt: skip
+        label = f"best rate's shape (B_noise {est['estimate']:.2g}, band: CI)"
         ax_lr.plot(grid, best(float(est["estimate"])), color=PALETTE["bluish green"], lw=2,
-                   label=f"best-rate shape (B_noise = {est['estimate']:.2g}, band: CI)")  # fmt: skip
+                   label=label)  # fmt: skip
     tol = float(getattr(config, "curve_factor", 1.5))
     top = 1.0
     for rule in rules:
