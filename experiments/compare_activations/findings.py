@@ -13,7 +13,8 @@ and a verdict computed from those numbers:
   against GAP_CUTOFF (1.25x) in the same way; inconclusive when either interval straddles it.
 - 1.4(d) LeakyReLU has no dead units (ReLU's can die): LeakyReLU's peak dead fraction is 0.
 - 1.4(d) sigmoid is "normalized to [-1, 1]": refuted when no sigmoid output is negative;
-  sigmoid's output has a non-zero mean: supported when its mean exceeds 0.1.
+  sigmoid's output has a non-zero mean: supported when the 95% CI over seeds of its final mean
+  hidden output lies above MEAN_CUTOFF (0.1), refuted below, inconclusive otherwise.
 - 1.4(d) LeakyReLU costs more than ReLU: the timing table's paired ratio with its 95% CI against
   the margin (experiments.timing): PyTorch's kernels decide what the function costs, NumPy's
   qualify (experiments.timing.cost_verdict: supported, "holds only when" computed as NumPy does,
@@ -42,6 +43,7 @@ from nnhw.experiments.reporting.uncertainty import (
     INCONCLUSIVE,
     Decision,
     compare,
+    decide,
     describe,
 )
 
@@ -237,7 +239,20 @@ def dead_finding(s: pd.DataFrame) -> Finding | None:
     return Finding(text + ".", verdict, "LeakyReLU units do not die; ReLU units can (1.4(d)).")
 
 
-def range_findings(s: pd.DataFrame) -> list[Finding]:
+MEAN_CUTOFF = 0.1  # a mean hidden output beyond this is "non-zero"
+
+
+def seed_final_mean(layers: pd.DataFrame | None, act: str, depth: int) -> np.ndarray:
+    """Per seed: the hidden layers' mean output at the seed's last epoch (averaged over them)."""
+    ly = _at(layers, act, depth)
+    if ly.empty or "act_mean" not in ly.columns:
+        return np.array([])
+    ly = ly[ly["act_mean"].notna()]
+    last = ly[ly["epoch"] == ly.groupby("seed")["epoch"].transform("max")]
+    return last.groupby("seed")["act_mean"].mean().to_numpy(dtype=float)
+
+
+def range_findings(s: pd.DataFrame, tables: Tables | None = None) -> list[Finding]:
     sig = _row(s, "sigmoid")
     if sig is None:
         return []
@@ -261,13 +276,14 @@ def range_findings(s: pd.DataFrame) -> list[Finding]:
     mean = f"Sigmoid's mean hidden output at the end was {number(sig['act_mean'])}"
     if tanh is not None:
         mean += f", tanh's {number(tanh['act_mean'])}"
-    out.append(
-        Finding(
-            mean + ".",
-            "supported" if float(sig["act_mean"]) > 0.1 else "refuted",
-            "Sigmoid's output has a non-zero mean (1.4(d)).",
-        )
-    )
+    per_seed = seed_final_mean((tables or {}).get("layers"), "sigmoid", int(sig["depth"]))
+    if per_seed.size >= 2:  # per seed: the mean's CI against the cut-off decides
+        d = decide(per_seed, MEAN_CUTOFF)
+        mean += f" ({describe(d, number)})"
+        verdict = _word(d)
+    else:
+        verdict = "supported" if float(sig["act_mean"]) > MEAN_CUTOFF else "refuted"
+    out.append(Finding(mean + ".", verdict, "Sigmoid's output has a non-zero mean (1.4(d))."))
     return out
 
 
@@ -399,7 +415,7 @@ def one_net_findings(tables: Tables, *, speed: bool) -> list[Finding]:
     ):
         if f is not None:
             out.append(f)
-    out += range_findings(s)
+    out += range_findings(s, tables)
     for f in (
         saturation_finding(s),
         cost_finding(s, tables.get("timing")),

@@ -7,8 +7,9 @@ depth >= 2) is left out rather than guessed. In reading order (`findings`):
   CLAIM_14D (tanh's vanishes) and LeakyReLU's not vanishing, with verdicts from
   `fits.claim_verdict` (vanishing = fitted signal factor < VANISHING_FACTOR at the deepest depth);
 - theory against measurement: how far the fitted factors lie from the predicted ones;
-- ReLU with Xavier (CLAIM_XAVIER_RELU): "supported" when the activations' variance factor per
-  layer is within 0.1 of 1/2;
+- ReLU with Xavier (CLAIM_XAVIER_RELU): "supported" when the 95% CI over seeds of the
+  activations' variance factor per layer lies within XAVIER_RELU_TOL (0.1) of 1/2, refuted when
+  it lies outside, inconclusive otherwise;
 - the first/last ratio of the back-propagated signal during the short SGD run;
 - dead ReLU (CLAIM_DEAD): the formula is "supported" when every point lies within
   `DEAD_Z_BOUND` binomial standard errors of it.
@@ -24,7 +25,7 @@ import pandas as pd
 
 from nnhw.experiments.reporting.numbers import number
 from nnhw.experiments.reporting.report import Finding
-from nnhw.experiments.reporting.uncertainty import ABOVE, BELOW, Decision, decide
+from nnhw.experiments.reporting.uncertainty import ABOVE, BELOW, Decision, decide, interval
 from nnhw.experiments.vanishing_gradients.fits import (
     VANISHING_FACTOR,
     claim_verdict,
@@ -36,6 +37,7 @@ from nnhw.experiments.vanishing_gradients.theory import geometric_factor
 
 Tables = dict[str, pd.DataFrame]
 DEAD_Z_BOUND = 4.0
+XAVIER_RELU_TOL = 0.1  # ReLU with Xavier: the variance factor within 1/2 +- this
 CLAIM_13B = "1.3(b): sigmoid's gradient vanishes in deeper nets, ReLU's does not"
 CLAIM_14D = "1.4(d): tanh has a vanishing gradient"
 CLAIM_XAVIER_RELU = "ReLU with Xavier init halves the activations' variance per layer (He et al.)"
@@ -152,8 +154,28 @@ def _xavier_relu(tables: Tables) -> Finding | None:
     )
     if abs(np.log(float(w["fitted_factor"]))) <= np.log(1.25):
         text += " (about constant: the two effects cancel in dW = dz a^T, as Glorot & Bengio saw)"
-    text += "."
-    verdict = "supported" if abs(variance - 0.5) <= 0.1 else "refuted"
+    layers = tables.get("layers")
+    per_seed = (
+        seed_factors(layers, "relu", "xavier-normal", int(a["depth"]), "act_std")
+        if layers is not None
+        else np.array([])
+    )
+    if per_seed.size < 2:  # no per-seed values: the pooled factor alone
+        verdict = "supported" if abs(variance - 0.5) <= XAVIER_RELU_TOL else "refuted"
+        return Finding(text + ".", verdict, CLAIM_XAVIER_RELU)
+    # act_std's factor runs towards the output: the inverse of seed_factors' (v_1 / v_L)^(1/(L-1))
+    e = interval(per_seed**-2.0, log=True)
+    lo, hi = 0.5 - XAVIER_RELU_TOL, 0.5 + XAVIER_RELU_TOL
+    text += (
+        f"; over {e.n} seeds the variance factor is {number(e.value)} (95% CI [{number(e.low)}, "
+        f"{number(e.high)}]), held against 1/2 +- {number(XAVIER_RELU_TOL)}."
+    )
+    if lo <= e.low and e.high <= hi:
+        verdict = "supported"
+    elif e.high < lo or e.low > hi:
+        verdict = "refuted"
+    else:
+        verdict = "inconclusive"
     return Finding(text, verdict, CLAIM_XAVIER_RELU)
 
 

@@ -21,6 +21,7 @@ from nnhw.experiments.compare_activations.cells import activation_cell
 from nnhw.experiments.compare_activations.config import Config
 from nnhw.experiments.reporting.numbers import number
 from nnhw.experiments.reporting.plotting import close_figure
+from nnhw.experiments.reporting.uncertainty import decide
 from nnhw.experiments.runs.context import Interrupted, RunContext, SweepOptions
 from nnhw.experiments.runs.studies import load
 from nnhw.experiments.runs.sweep import cell_seed
@@ -161,6 +162,12 @@ def _quotable(tables: dict[str, pd.DataFrame]) -> set[str]:
     for name in ("summary", "timing", "linear_baseline", "layer_summary"):
         for v in tables[name].select_dtypes("number").to_numpy().ravel():
             out.add(number(v))
+    # the uncertainty of the sigmoid-mean verdict: computed from the layers table's seeds
+    s = tables["summary"]
+    depth = int(s["depth"].iloc[0])
+    d = decide(cf.seed_final_mean(tables["layers"], "sigmoid", depth), cf.MEAN_CUTOFF)
+    out |= {number(v) for v in (d.agree, d.seeds, d.cutoff, d.estimate.low, d.estimate.high,
+                                *d.moved_cutoffs, 95)}  # fmt: skip (95: "95% CI")
     return out
 
 
@@ -184,6 +191,11 @@ def test_verdicts_follow_the_data(classification):
     sig = s["activation"] == "sigmoid"
     s.loc[sig, "act_min"] = -0.5
     assert cf.range_findings(s)[0].verdict == "supported"
+    # the non-zero mean: decided on the per-seed final means' CI against 0.1
+    assert cf.range_findings(s, tables)[1].verdict == "supported"
+    ly = tables["layers"].copy()
+    ly.loc[ly["activation"] == "sigmoid", "act_mean"] = 0.01
+    assert cf.range_findings(s, {**tables, "layers": ly})[1].verdict == "refuted"
     # one hidden layer: neither 1.3(b) finding tests the claim about deeper nets
     assert cf.vanishing_finding(s, tables).verdict is None
     assert cf.speed_finding(s, tables).verdict is None

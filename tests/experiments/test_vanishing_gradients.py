@@ -287,3 +287,15 @@ def test_case_decisions_give_a_ci_per_case_and_inconclusive_when_it_straddles(ti
     assert d2.loc[("sigmoid", "xavier-normal"), "outcome"] == "inconclusive"
     verdict, holds, undecided = vf.claim_from_decisions(d2.reset_index(), ("sigmoid",), ("relu",))
     assert "xavier-normal" in undecided and "xavier-normal" not in holds
+    assert "inconclusive under xavier-normal" in verdict or verdict == "inconclusive"
+
+
+def test_xavier_relu_finding_is_decided_on_the_ci_over_seeds(tiny) -> None:
+    config, t = tiny
+    pick = lambda found: next(f for f in found if f.claim == vf.CLAIM_XAVIER_RELU)  # noqa: E731
+    f = pick(findings(t, config))
+    assert "95% CI" in f.text and f.verdict in ("supported", "inconclusive", "refuted")
+    # activations that keep their variance (factor 1 per layer) are far from 1/2: refuted
+    ly = t["layers"].copy()
+    ly.loc[(ly["activation"] == "relu") & (ly["init"] == "xavier-normal"), "act_std"] = 1.0
+    assert pick(findings({**t, "layers": ly}, config)).verdict == "refuted"
