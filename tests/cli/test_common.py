@@ -137,7 +137,7 @@ def test_parse_list() -> None:
         parse_list("64,,8", "--depths", cast=int)
     with pytest.raises(NnhwError, match="--depths: every item must be an integer, got 'x'"):
         parse_list("64,x", "--depths", cast=int)
-    with pytest.raises(NnhwError, match="--depths: every item must be an integer, got '1.5'"):
+    with pytest.raises(NnhwError, match=r"--depths: every item must be an integer, got '1\.5'"):
         parse_list("1.5", "--depths", cast=int)
     with pytest.raises(
         NnhwError, match="--activations: every item must be one of relu, tanh, got 'relu6'"
