@@ -4,6 +4,11 @@ Every piece of text that reaches the HTML goes through `esc` (html.escape, quote
 a CSV column named `<script>alert(1)</script>` shows as text. The page is one file: CSS inline,
 PNGs as base64 data URIs, no script, no font or image fetched from anywhere. Output depends only
 on its inputs (no clock, no random ids), so the same run gives the same bytes.
+
+Tables reach a report as reporting.tables.present chose them: `html_shown` and `markdown_shown`
+render one (numbers right-aligned, long text wrapped, verdict badges, the first column kept in
+view when the table scrolls sideways); `markdown_table` writes a whole table (tables/*.md, the
+terminal). `img_tag` embeds a figure at DISPLAY_SCALE, and at PHONE_SCALE below 40rem.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ import struct
 from typing import TYPE_CHECKING, Any
 
 from nnhw.experiments.reporting.numbers import number
-from nnhw.experiments.reporting.tables import Shown, present
+from nnhw.experiments.reporting.tables import Shown
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -132,11 +137,6 @@ def html_shown(shown: Shown) -> str:
         + body
         + "</tbody></table></div>"
     )
-
-
-def html_table(df: pd.DataFrame, max_rows: int = MAX_ROWS) -> str:
-    """An HTML table of `df` as a report shows it with no view of its own."""
-    return html_shown(present(df, None, max_rows))
 
 
 def png_size(data: bytes) -> tuple[int, int]:
