@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.cli.conftest import Invoke
+from tests.runfiles import table_paths
 
 TINY = ["--samples", "16", "--minibatches", "10", "--pretrain-epochs", "2", "--train-epochs",
         "2", "--seeds", "2", "--quiet"]  # fmt: skip
@@ -50,7 +51,7 @@ def test_config_file_reproduces_the_run(invoke: Invoke, tiny_run: Path, tmp_path
                           "--out", tmp_path)  # fmt: skip
     assert code == 0, err
     (again,) = tmp_path.iterdir()
-    for table in sorted((tiny_run / "tables").glob("*.csv")):
+    for table in table_paths(tiny_run):  # plain and compressed
         assert (again / "tables" / table.name).read_bytes() == table.read_bytes(), table.name
 
 

@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 
 from tests.cli.conftest import Invoke
+from tests.runfiles import table_path
 
 TINY = ["--activations", "relu,sigmoid", "--seeds", "2", "--epochs", "3", "--samples", "100",
         "--hidden", "8", "--timing-repeats", "2", "--quiet"]  # fmt: skip
@@ -46,7 +47,7 @@ def test_tiny_run_writes_the_run_directory(tiny_json: dict, tiny_run: Path) -> N
     summary = pd.read_csv(tiny_run / "tables" / "summary.csv")
     assert list(summary["activation"]) == ["relu", "sigmoid", "identity"]
     for name in (*DETERMINISTIC, "timing", "summary"):
-        assert (tiny_run / "tables" / f"{name}.csv").is_file(), name
+        assert table_path(tiny_run, name).is_file(), name  # .csv, or .csv.bz2 when large
     for name in ("loss_curves", "gradient_norms", "unit_health", "activation_ranges", "timing",
                  "decision_boundaries"):  # fmt: skip
         assert (tiny_run / "plots" / f"{name}.png").is_file(), name
@@ -66,7 +67,7 @@ def test_config_file_reproduces_the_run(invoke: Invoke, tiny_run: Path, tmp_path
     assert code == 0, err
     (again,) = tmp_path.iterdir()
     for name in DETERMINISTIC:  # timing (wall clock) is the only table that may differ
-        a, b = tiny_run / "tables" / f"{name}.csv", again / "tables" / f"{name}.csv"
+        a, b = table_path(tiny_run, name), table_path(again, name)
         assert a.read_bytes() == b.read_bytes(), name
     # the terminal summary: status and headline, the key numbers, the run directory
     assert out.startswith("nnhw compare-activations: completed")
@@ -186,7 +187,7 @@ def test_depths_run_is_the_same_with_two_workers_and_rebuilds_byte_identically(
     one = _run(invoke, tmp_path / "w1", "--workers", "1")
     two = _run(invoke, tmp_path / "w2", "--workers", "2")
     for name in (*DETERMINISTIC[:-2], "layer_summary"):  # no identity: no linear_baseline
-        a, b = one / "tables" / f"{name}.csv", two / "tables" / f"{name}.csv"
+        a, b = table_path(one, name), table_path(two, name)
         assert a.read_bytes() == b.read_bytes(), name
     summary = pd.read_csv(one / "tables" / "summary.csv")
     assert list(zip(summary["activation"], summary["depth"])) == [

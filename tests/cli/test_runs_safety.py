@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from nnhw.experiments.runs import cellfile
+from tests.runfiles import table_paths
 
 REPO = Path(__file__).resolve().parents[2]
 TIMEOUT = 60  # seconds for a child process running a few commands: a hang fails the test
@@ -335,7 +336,7 @@ def test_a_crafted_cell_never_runs_on_resume_or_report(invoke, run, base, tmp_pa
     code, _, err = invoke(*TINY, "--resume", run)
     assert code == 0, err
     assert not marker.exists()  # never unpickled: recomputed instead
-    for table in (base / "tables").glob("*.csv"):
+    for table in table_paths(base):
         assert (run / "tables" / table.name).read_bytes() == table.read_bytes(), table.name
     pickle.loads(payload)  # the exploit does work when unpickled: the test can fail
     assert marker.exists()

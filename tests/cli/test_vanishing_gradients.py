@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.cli.conftest import Invoke
+from tests.runfiles import table_paths
 
 TINY = ["--depths", "1,3", "--width", "16", "--activations", "sigmoid,relu",
         "--inits", "xavier-normal,he-normal", "--seeds", "2", "--batch-size", "16",
@@ -63,7 +64,7 @@ def test_config_file_reproduces_the_run(invoke: Invoke, tiny_run: Path, tmp_path
                           "--out", tmp_path)  # fmt: skip
     assert code == 0, err
     (again,) = tmp_path.iterdir()
-    tables = sorted((tiny_run / "tables").glob("*.csv"))
+    tables = table_paths(tiny_run)  # plain and compressed
     assert len(tables) == 12  # experiments.vanishing_gradients.compute.TABLES
     for table in tables:
         assert (again / "tables" / table.name).read_bytes() == table.read_bytes(), table.name

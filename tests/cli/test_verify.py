@@ -12,6 +12,7 @@ from nnhw.experiments.runs.studies import load
 from nnhw.experiments.verify.findings import SECTION_ORDER, all_claims, claims_table_from
 from nnhw.experiments.verify.report import EVIDENCE
 from nnhw.experiments.verify.substudies import SUBSTUDIES
+from tests.runfiles import table_paths
 
 verify = load("verify")
 
@@ -52,7 +53,7 @@ def test_default_run_completes_with_every_claim_judged(run):
 
 def test_sub_study_tables_are_kept(run):
     _, path = run
-    names = {p.stem for p in (path / "tables").glob("*.csv")}
+    names = {p.name for p in table_paths(path)}  # plain and compressed
     for study in SUBSTUDIES:
         assert any(n.startswith(f"{study}.") for n in names), study
 

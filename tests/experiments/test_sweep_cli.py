@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.runfiles import table_paths
+
 REPO = Path(__file__).resolve().parents[2]
 # 4 gradient cells of roughly 0.2-0.6 s each (so a SIGINT lands mid-sweep), then 1 dead-ReLU cell.
 ARGS = ["vanishing-gradients", "--depths", "2,6", "--width", "32", "--activations", "relu",
@@ -25,7 +27,7 @@ TIMEOUT = 120.0
 
 
 def tables(run: Path) -> dict[str, bytes]:
-    return {p.name: p.read_bytes() for p in sorted((run / "tables").glob("*.csv"))}
+    return {p.name: p.read_bytes() for p in table_paths(run)}  # plain and compressed
 
 
 def gradient_cells(run: Path) -> list[Path]:
@@ -101,7 +103,7 @@ def test_sigint_then_resume_end_to_end(serial_run: Path, tmp_path: Path):
     assert proc.returncode == 0, err
     assert json.loads((run / "run.json").read_text())["status"] == "completed"
     # The finished cells were read, not recomputed; once complete, the cells are removed.
-    assert gradient_counts(run) == {"cells": N_GRADIENT_CELLS, "resumed": len(kept),
-                                    "computed": N_GRADIENT_CELLS - len(kept), "failed": 0}  # fmt: skip
+    counts = {"resumed": len(kept), "computed": N_GRADIENT_CELLS - len(kept), "failed": 0}
+    assert gradient_counts(run) == {"cells": N_GRADIENT_CELLS, **counts}
     assert not (run / "cells").exists()
     assert tables(run) == tables(serial_run)
