@@ -129,7 +129,7 @@ def _ranges_figure(r: pd.DataFrame) -> Figure:
     ax.axvspan(-1, 1, color=PALETTE["sky blue"], alpha=0.12, label="[-1, 1] (the course's range)")
     ax.set_yticks(range(len(rows)), rows["activation"])
     ax.set(xlabel="output value (bar: min to max over seeds; dot: mean)", xlim=(-1.1, 1.1))
-    ax.legend(loc="lower left", fontsize="small")
+    fig.legend(loc="outside lower center")  # inside, it sat on the sigmoid bar
     return fig
 
 
