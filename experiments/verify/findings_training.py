@@ -230,9 +230,11 @@ def relu_trains_deeper(tables: Tables, command: str) -> Claim:
     saturated = sig.groupby("seed")["saturated_fraction"].max().to_numpy()
     mech = decide(saturated, SATURATED_CUTOFF)
     ratio0 = _by_seed(t[t["epoch"] == 0], "seed", "activation", "signal_first_last")
-    factor = np.exp(np.log(ratio0).mean()) ** (1 / (DEEP_DEPTH - 1))
+    with np.errstate(divide="ignore", invalid="ignore"):  # a dead net's ratio may be 0 or NaN
+        logs = np.log(ratio0.where(ratio0 > 0))
+    factor = np.exp(logs.mean()) ** (1 / (DEEP_DEPTH - 1))
     acc = _last(t).groupby("activation")["train_accuracy"].median()
-    reach = np.exp(np.log(ratio0).mean())  # first/last hidden-layer signal, geometric mean
+    reach = np.exp(logs.mean())  # first/last hidden-layer signal, geometric mean over seeds
     epochs = int(t["epoch"].max())
     if d.outcome == ABOVE:
         if mech.outcome == BELOW:

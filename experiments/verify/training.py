@@ -41,6 +41,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from nnhw.core.activations import Activation, get_activation
 from nnhw.core.init import init_bias, init_weight
 from nnhw.core.losses import get_loss, get_loss_gradient
 from nnhw.core.mlp import MLP
@@ -282,9 +283,11 @@ def centring(seed: np.random.SeedSequence, seeds: int, epochs: int, n_samples: i
         W2 = np.stack([init_weight(p.init, r, 1, hidden, np.float64, None) for r in init_rngs])
         b2 = np.stack([init_bias(p.init, r, 1, hidden, np.float64) for r in init_rngs])
 
-        def hidden_out(x: Array, W1: Array = W1, b1: Array = b1, name: str = name) -> Array:
+        f = get_activation("tanh" if name == "tanh" else "sigmoid")  # never warns, any z
+
+        def hidden_out(x: Array, W1: Array = W1, b1: Array = b1, f: Activation = f) -> Array:
             z = x @ W1.transpose(0, 2, 1) + b1[:, None]  # (N, d) or (E, N, d) -> (E, N, m)
-            return np.tanh(z) if name == "tanh" else 1 / (1 + np.exp(-z))
+            return f.forward(z)
 
         def loss(W2: Array = W2, b2: Array = b2, c: float = c) -> Array:
             y = np.einsum("enh,eoh->eno", hidden_out(X) - c, W2) + b2[:, None]
