@@ -22,6 +22,7 @@ import platform
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -39,7 +40,7 @@ from tests.benchmarks import studies  # noqa: E402
 from tests.benchmarks import workloads as wl  # noqa: E402
 from tests.benchmarks.report import Row, render, write_results  # noqa: E402
 
-GROUPS = ("small", "large", "ensemble", "compare", "startup")
+GROUPS = ("small", "large", "ensemble", "compare", "startup", "verify")
 Workload = tuple[str, str, list[wl.Contender]]  # name, reference contender, contenders
 
 
@@ -179,6 +180,24 @@ def startup_rows(runs: int) -> list[Row]:
     ]  # fmt: skip
 
 
+def verify_rows(runs: int) -> list[Row]:
+    """Median wall time of the default `nnhw verify` (figures and report included), as fresh
+    subprocesses into a temporary folder, after one untimed warm-up (the file cache, PyTorch's
+    import). Issue 16's target is absolute: about 30 s on the 2-core machine."""
+    cmd = [studies.nnhw_executable(), "verify", "--quiet"]
+    times: list[float] = []
+    for i in range(runs + 1):
+        with tempfile.TemporaryDirectory(prefix="nnhw-bench-verify-") as out:
+            t0 = time.perf_counter()
+            subprocess.run([*cmd, "--out", out], check=True, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)  # fmt: skip
+            if i:
+                times.append(time.perf_counter() - t0)
+    med = statistics.median(times)
+    return [Row("verify", "nnhw verify", 1, 0, runs, med, min(times), math.nan, 1.0,
+                "nnhw verify")]  # fmt: skip
+
+
 def limit_threads(n: int) -> None:
     """At most n threads for NumPy's BLAS, torch and XLA, here and in subprocesses (jax must not
     be imported yet)."""
@@ -254,6 +273,10 @@ def main(argv: list[str] | None = None) -> int:
     for group in groups:
         if group == "startup":
             rows += startup_rows(runs=3 if args.quick else 21)
+            continue
+        if group == "verify":
+            print("timing nnhw verify ...", file=sys.stderr, flush=True)
+            rows += verify_rows(runs=1 if args.quick else 3)
             continue
         for workload in BUILDERS[group](args.quick):
             print(f"timing {workload[0]} ...", file=sys.stderr, flush=True)
