@@ -30,10 +30,22 @@ one: its dl/dy_hat is 2(y_hat - y) / K.
 1.2(b) and the forward part of 1.3(a) (`forward_rows`): z1, z2, z3, y_hat from the expressions
 the answer writes against autograd's forward pass.
 
+1.3(a)'s dl/dW2 ends with "z2/dW2" (a garbled dz3/dW2); it is read as z2, Linear_2's input,
+as 1.2(c) writes it.
+
 The oracle (`oracle_pass`): PyTorch autograd in float64 when PyTorch is installed, else
 nnhw's core.reference (the textbook layers, themselves tested against autograd), whose Jacobians
-come from back-propagating each unit vector (row i of J = e_i^T J). Tables: `course_tables(seed,
-seeds)` -> forward, gradients and jacobians, one row per seed x net x item (x form).
+come from back-propagating each unit vector (row i of J = e_i^T J).
+
+Tables (`course_tables(seed, seeds)`, one draw of parameters, x and y per seed and net):
+- course_forward: seed, net, section, output (z1, z2, z3, y_hat), rel_error, oracle.
+- course_gradients: seed, net, section, item (dl/dW2 ...), form (as written, corrected),
+  correction, expression (the factors), shapes ('(1x2)(2x2)(5x1)'), conformable, result_shape,
+  target_shape (numerator layout), gradient_layout (the product has the parameter's own shape,
+  the gradient's layout, instead), rel_error (NaN unless the shapes match), holds, oracle.
+- course_jacobians: seed, net, section, jacobian, course_elements, course_shape, true_shape,
+  elements_rel_error, max_off_diagonal, mean_loss_ratio (on dl/dy_hat's row: the mean loss's
+  dl/dy_hat over the summed loss's), oracle.
 """
 
 from __future__ import annotations

@@ -13,8 +13,6 @@ tables alone by `verify.findings`, so a report rebuilt from the saved CSVs says 
   trained on the `linear` data it lands on the least-squares map (`trained`).
 - activation_ranges: outputs of a trained sigmoid (and tanh) hidden layer: min, max, mean, std,
   per seed; and both functions over z in [-50, 50] (seed -1: no training involved).
-- activation_cost: forward plus backward time of each activation on the same array (kept until
-  the cost claims move to verify.timing).
 
 Helpers: `child(seed, *keys)` (a SeedSequence derived from `seed` without advancing it, so the
 same call gives the same stream: paired comparisons draw the same nets), `member_rngs`,
@@ -23,12 +21,9 @@ same call gives the same stream: paired comparisons draw the same nets), `member
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pandas as pd
 
-from nnhw.core.activations import get_activation
 from nnhw.core.data import Standardizer, make_dataset, split, targets
 from nnhw.core.mlp import MLP
 from nnhw.core.optim import make_optimizer
@@ -193,32 +188,3 @@ def activation_ranges(
             }
         )
     return pd.DataFrame(rows)
-
-
-def activation_cost(
-    seed: np.random.SeedSequence, shape: tuple[int, int] = (256, 256), repeats: int = 200
-) -> pd.DataFrame:
-    """Median forward + backward time of each activation on the same array (interleaved)."""
-    rng = np.random.default_rng(seed)
-    z = rng.standard_normal(shape)
-    dout = rng.standard_normal(shape)
-    names = ("relu", "leaky-relu", "tanh", "sigmoid")
-    acts = [get_activation(n) for n in names]
-    times: dict[str, list[float]] = {n: [] for n in names}
-    for _ in range(repeats):
-        for name, f in zip(names, acts):
-            t0 = time.perf_counter()
-            a = f.forward(z)
-            _ = dout * f.derivative(z, a)
-            times[name].append(time.perf_counter() - t0)
-    base = float(np.median(times["relu"]))
-    return pd.DataFrame(
-        [
-            {
-                "activation": n,
-                "median_us": 1e6 * float(np.median(times[n])),
-                "ratio_to_relu": float(np.median(times[n])) / base,
-            }
-            for n in names
-        ]
-    )
