@@ -136,7 +136,9 @@ def training_steps(tables: Tables, command: str) -> Claim:
         "SGD with momentum 1 (every past gradient kept at full weight)",
         command=command,
     )  # fmt: skip
-    return with_decision(claim, d, "final loss, accumulated over zeroed (x, median)",
+    coverage = number(100 * median_coverage(d.estimate.n))
+    return with_decision(claim, d, "final loss, accumulated over zeroed (x): the median over "
+                         f"seeds, with its sign-test interval ({coverage}% coverage)",
                          f"> {number(ACCUMULATION_CUTOFF)}x", number)  # fmt: skip
 
 

@@ -187,7 +187,8 @@ def uncertainty(r: Any) -> str:
     if r.deciding:
         text += f"; {r.deciding} {number(r.value)}"
         if pd.notna(r.ci_low) and pd.notna(r.ci_high):
-            text += f" (95% CI [{number(r.ci_low)}, {number(r.ci_high)}])"
+            kind = "interval" if "sign-test interval" in r.deciding else "95% CI"
+            text += f" ({kind} [{number(r.ci_low)}, {number(r.ci_high)}])"
     if r.cutoff:
         text += f"; cut-off {r.cutoff}"
     if r.cutoff_moved:
