@@ -53,7 +53,7 @@ test: lint
 
 # The fast tests (core, parsing, file formats, layout), under a minute: the loop while working.
 test-fast: $(VENV)/.installed-test
-	$(BIN)/pytest $(FAST_TESTS)
+	$(BIN)/pytest -m "not slow" $(FAST_TESTS)
 
 bench: $(VENV)/.installed-bench
 	$(BIN)/python tests/benchmarks/bench.py

@@ -195,8 +195,9 @@ def vanishing_finding(s: pd.DataFrame, tables: Tables | None = None) -> Finding 
             text + " With one hidden layer there are no intermediate layers for a gradient to "
             "vanish through, so this does not test the claim about deeper nets."
         )
-    at_init, training = _gap_decision(tables or {}, depth, True), _gap_decision(
-        tables or {}, depth, False
+    at_init, training = (
+        _gap_decision(tables or {}, depth, True),
+        _gap_decision(tables or {}, depth, False),
     )
     if at_init is None or training is None:
         return Finding(text + " Fewer than two seeds per activation: no verdict.")

@@ -166,8 +166,10 @@ def _quotable(tables: dict[str, pd.DataFrame]) -> set[str]:
     s = tables["summary"]
     depth = int(s["depth"].iloc[0])
     d = decide(cf.seed_final_mean(tables["layers"], "sigmoid", depth), cf.MEAN_CUTOFF)
-    out |= {number(v) for v in (d.agree, d.seeds, d.cutoff, d.estimate.low, d.estimate.high,
-                                *d.moved_cutoffs, 95)}  # fmt: skip (95: "95% CI")
+    out |= {
+        number(v)
+        for v in (d.agree, d.seeds, d.cutoff, d.estimate.low, d.estimate.high, *d.moved_cutoffs, 95)
+    }  # fmt: skip (95: "95% CI")
     return out
 
 
