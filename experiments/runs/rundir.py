@@ -490,6 +490,7 @@ RUN_FIELDS: dict[str, tuple[type, ...]] = {
     "started": (str, _NULL),
     "finished": (str, _NULL),
     "duration_s": (int, float, _NULL),
+    "report_duration_s": (int, float, _NULL),
     "pid": (int, _NULL),
     "host": (str, _NULL),
     "heartbeat": (str, _NULL),

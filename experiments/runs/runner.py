@@ -19,8 +19,8 @@ resume until the final status is written. Statuses and exit codes:
 - failed with the exception re-raised when compute raises; an NnhwError (bad input found while
   computing, e.g. an unreadable CSV) removes the fresh, still empty run directory first.
 Duration: run.json's `duration_s` covers every session of the run (resumes add up) and every
-stage, figures and report included; `report_s` is the part spent writing report.md/html, so the
-report (which shows the duration up to its own writing) is rebuilt with the same bytes.
+stage, figures and report included; `report_duration_s` is the duration the report shows (up to
+its own writing), recorded so that a rebuilt report has the same bytes.
 Progress: besides the study's own bars, the stages after computing show theirs (tables, drawing
 and saving figures, report).
 Optional study hook `check(tables, config) -> str`: a non-empty message makes a completed run
@@ -236,8 +236,8 @@ def _write_outputs(
     """Figures and report from `tables`; with partial tables, whatever can still be drawn.
     The figures are drawn and saved in the shared style (reporting.plotting.style), by up to
     `workers` processes (reporting.parallel_figures). `info` is run.json as the report shows
-    it; when `rd` runs a clock, its `duration_s` is taken as the report starts, and the
-    seconds spent writing the report are returned (else None)."""
+    it; when `rd` runs a clock, its `duration_s` is taken as the report starts, and that
+    duration, the one the report shows, is returned (else None)."""
     # Imported here, not at the top: Matplotlib is needed only once a run has tables, and
     # `nnhw runs` / `nnhw --help` import this module without drawing anything.
     from nnhw.experiments.reporting.parallel_figures import save_figures
@@ -280,8 +280,7 @@ def _write_outputs(
         write_report(rd, report, info=info)
     finally:
         bar.close()
-    now = rd.elapsed()
-    return None if started is None or now is None else round(max(0.0, now - started), 3)
+    return started
 
 
 def _write_tables(rd: RunDir, tables: dict[str, Any], progress: ProgressFactory) -> None:
@@ -378,7 +377,7 @@ def _run(mod: Study, config: Any, rd: RunDir, resumed: bool, **ctx_kwargs: Any) 
                         fields["check_failed"] = check
                 info = {**rd.run_json(), **fields, "status": status}
                 stage = "figures"
-                fields["report_s"] = _write_outputs(
+                fields["report_duration_s"] = _write_outputs(
                     rd, mod, config, tables, info, ctx.sweep.workers, counted.inner
                 )
             except KeyboardInterrupt:
@@ -491,9 +490,9 @@ def rebuild(run_dir: Path, progress: ProgressFactory = no_progress) -> RunDir:
         tables = rd.read_tables()
         status = run_status(rd.path)
         info["status"] = "interrupted" if status == "running" else status  # we hold the lock
-        duration, report_s = info.get("duration_s"), info.get("report_s")
-        if isinstance(duration, int | float) and isinstance(report_s, int | float):
-            info["duration_s"] = round(duration - report_s, 3)  # as the original report said
+        shown = info.get("report_duration_s")
+        if isinstance(shown, int | float):
+            info["duration_s"] = shown  # the duration the original report showed
         _write_outputs(rd, mod, config, tables, info, progress=progress)
         headline = _safe_headline(mod, tables)
         if headline is not None:

@@ -23,6 +23,20 @@ def sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def test_rebuild_shows_the_duration_the_report_showed(invoke, tmp_path: Path) -> None:
+    """The run finishes (and run.json's duration_s grows) after its report is written; the
+    rebuilt report still shows the duration the original showed, whatever the rounding."""
+    rd = execute("fake", fake.Config(), out=tmp_path, argv=["fake"]).rundir
+    before = sha(rd.path / "report.md")
+    info = rd.run_json()
+    shown = info["report_duration_s"]
+    assert isinstance(shown, float) and shown <= info["duration_s"]
+    rd.update(duration_s=shown + 7.49)  # as if finishing had taken seconds after the report
+    code, _, err = invoke("report", rd.path)
+    assert code == 0, err
+    assert sha(rd.path / "report.md") == before
+
+
 def test_rebuild_same_bytes_without_recomputing(invoke, tmp_path: Path) -> None:
     rd = execute("fake", fake.Config(), out=tmp_path, argv=["fake"]).rundir
     files = ["report.html", "report.md", "plots/loss.png", "plots/loss.svg"]
