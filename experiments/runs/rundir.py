@@ -207,21 +207,32 @@ class RunDir:
         """The parsed run.json, its fields checked against RUN_FIELDS (NnhwError naming the file
         when it is missing, unreadable, too large or of the wrong shape)."""
         file = self.path / "run.json"
+        data = self._parse(
+            "run.json", safefs.LIMITS["run.json"], "run.json", json.loads,
+            json.JSONDecodeError, "unreadable (not JSON: {})",
+        )  # fmt: skip
+        check_run_info(data, str(file))
+        return data
+
+    def _parse(
+        self, name: str, limit: int, what: str, parse: Any, bad: type[Exception], bad_text: str
+    ) -> Any:
+        """`parse` of the UTF-8 text of the file `name` in the run folder, read safely (no
+        link, regular file, at most `limit` bytes); every failure is one NnhwError naming the
+        file (`bad_text` with the parser's message for a `bad` error)."""
+        file = self.path / name
         try:
-            raw = safefs.read(self.path, "run.json", safefs.LIMITS["run.json"], "run.json")
-            data = json.loads(raw.decode("utf-8"))
+            return parse(safefs.read(self.path, name, limit, what).decode("utf-8"))
         except FileNotFoundError:
             raise NnhwError(f"{file}: missing") from None
         except UnicodeDecodeError:
             raise NnhwError(f"{file}: unreadable (not UTF-8 text)") from None
-        except json.JSONDecodeError as exc:
-            raise NnhwError(f"{file}: unreadable (not JSON: {exc})") from None
+        except bad as exc:
+            raise NnhwError(f"{file}: " + bad_text.format(exc)) from None
         except RecursionError:
             raise NnhwError(f"{file}: unreadable (nested too deeply)") from None
         except OSError as exc:
             raise NnhwError(f"{file}: unreadable ({exc.strerror or exc})") from None
-        check_run_info(data, str(file))
-        return data
 
     def _write_run_json(self, info: dict[str, Any]) -> None:
         self.write_text("run.json", dumps_json(info))
@@ -230,19 +241,10 @@ class RunDir:
         """The `[<command>]` table of config.toml (NnhwError naming the file when it is
         missing, unreadable, larger than a config file may be, or of the wrong shape)."""
         file = self.path / "config.toml"
-        try:
-            raw = safefs.read(self.path, "config.toml", safefs.LIMITS["config"], "a config file")
-            data = tomllib.loads(raw.decode("utf-8"))
-        except FileNotFoundError:
-            raise NnhwError(f"{file}: missing") from None
-        except UnicodeDecodeError:
-            raise NnhwError(f"{file}: unreadable (not UTF-8 text)") from None
-        except tomllib.TOMLDecodeError as exc:
-            raise NnhwError(f"{file}: not valid TOML ({exc})") from None
-        except RecursionError:
-            raise NnhwError(f"{file}: unreadable (nested too deeply)") from None
-        except OSError as exc:
-            raise NnhwError(f"{file}: unreadable ({exc.strerror or exc})") from None
+        data = self._parse(
+            "config.toml", safefs.LIMITS["config"], "a config file", tomllib.loads,
+            tomllib.TOMLDecodeError, "not valid TOML ({})",
+        )  # fmt: skip
         others = [k for k in data if k != command]
         if others:
             raise NnhwError(f"{file}: unknown table {others[0][:40]!r} (only [{command}] belongs)")
