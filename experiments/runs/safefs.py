@@ -317,9 +317,9 @@ def write_path(path: Path, data: bytes) -> None:
         d.close()
 
 
-def files(root: Path, rel: str) -> list[str]:
-    """The names of the regular files in folder `rel`, sorted ([] when it does not exist);
-    UnsafeEntry when the folder holds a link or special file. Folders are skipped."""
+def _checked_entries(root: Path, rel: str) -> list[tuple[str, int]]:
+    """(name, mode) of every entry of folder `rel` ([] when it does not exist); UnsafeEntry
+    when it holds anything but regular files and folders."""
     try:
         with folder(root, rel) as d:
             entries = d.entries()
@@ -328,20 +328,18 @@ def files(root: Path, rel: str) -> list[str]:
     for name, mode in entries:
         if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
             raise _refuse(Path(root) / rel / name, mode)
-    return [name for name, mode in entries if stat.S_ISREG(mode)]
+    return entries
+
+
+def files(root: Path, rel: str) -> list[str]:
+    """The names of the regular files in folder `rel`, sorted ([] when it does not exist);
+    UnsafeEntry when the folder holds a link or special file. Folders are skipped."""
+    return [name for name, mode in _checked_entries(root, rel) if stat.S_ISREG(mode)]
 
 
 def folders(root: Path, rel: str) -> list[str]:
     """The names of the folders in folder `rel` (as `files` checks them), sorted."""
-    try:
-        with folder(root, rel) as d:
-            entries = d.entries()
-    except FileNotFoundError:
-        return []
-    for name, mode in entries:
-        if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
-            raise _refuse(Path(root) / rel / name, mode)
-    return [name for name, mode in entries if stat.S_ISDIR(mode)]
+    return [name for name, mode in _checked_entries(root, rel) if stat.S_ISDIR(mode)]
 
 
 def unlink(root: Path, rel: str) -> None:
