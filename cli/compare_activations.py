@@ -22,22 +22,7 @@ from nnhw.cli.common import (
     run_study,
     sweep_command,
 )
-from nnhw.cli.options import preset
-
-# The choices as the help shows them; each must equal its core registry (tested).
-HELP_CHOICES = {
-    "task": "regression, classification",
-    "dataset": "sine, linear, moons, circles, xor, spiral, blobs",
-    "activation": (
-        "relu, leaky-relu, tanh, sigmoid, identity, "
-        "gelu, gelu-tanh, silu, elu, selu, softplus, mish"
-    ),
-    "init": (
-        "zero, normal, uniform, standard, xavier-uniform, xavier-normal, he-uniform, he-normal, "
-        "lecun-normal"
-    ),
-    "optimizer": "sgd, adam",
-}
+from nnhw.cli.options import HELP_CHOICES, preset
 
 
 @sweep_command

@@ -1,5 +1,7 @@
 """How nnhw's commands read their options and show their help.
 
+- `HELP_CHOICES`: every choice list the help shows (activations, initialisers, datasets, ...),
+  one copy for every command.
 - `typed(func)`: gives every int, float and path option or argument in a command's signature a
   parser with nnhw's one wording for type errors (experiments.runs.validate): "--seeds must be an
   integer, got 'x'", "--lr must be a number, got 'abc'", "--out must be a path, got ''", instead
@@ -26,6 +28,25 @@ from typer.core import TyperCommand
 from typer.models import ArgumentInfo, OptionInfo
 
 from nnhw.core.errors import NnhwError
+
+# The choices as the help shows them; each must equal its core registry (the
+# commands' help tests check it); written out, so `nnhw --help` needs no NumPy.
+HELP_CHOICES = {
+    "task": "regression, classification",
+    "dataset": "sine, linear, moons, circles, xor, spiral, blobs",
+    "activation": (
+        "relu, leaky-relu, tanh, sigmoid, identity, "
+        "gelu, gelu-tanh, silu, elu, selu, softplus, mish"
+    ),
+    "init": (
+        "zero, normal, uniform, standard, xavier-uniform, xavier-normal, he-uniform, he-normal, "
+        "lecun-normal"
+    ),
+    "loss": "mse, bce, softmax-cross-entropy",
+    "optimizer": "sgd, adam",
+    "reduction": "mean, sum",
+    "dtype": "float32, float64",
+}
 
 
 def _int(option: str) -> Callable[[str], int]:

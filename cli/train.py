@@ -22,26 +22,8 @@ from nnhw.cli.common import (
     run_command,
     run_study,
 )
-from nnhw.cli.options import preset
+from nnhw.cli.options import HELP_CHOICES, preset
 from nnhw.core.errors import NnhwError
-
-# The choices as the help shows them; each must equal its core registry (tested).
-HELP_CHOICES = {
-    "task": "regression, classification",
-    "dataset": "sine, linear, moons, circles, xor, spiral, blobs",
-    "activation": (
-        "relu, leaky-relu, tanh, sigmoid, identity, "
-        "gelu, gelu-tanh, silu, elu, selu, softplus, mish"
-    ),
-    "init": (
-        "zero, normal, uniform, standard, xavier-uniform, xavier-normal, he-uniform, he-normal, "
-        "lecun-normal"
-    ),
-    "loss": "mse, bce, softmax-cross-entropy",
-    "optimizer": "sgd, adam",
-    "reduction": "mean, sum",
-    "dtype": "float32, float64",
-}
 
 
 @run_command

@@ -19,18 +19,13 @@ from nnhw.cli.common import (
     run_study,
     sweep_command,
 )
+from nnhw.cli.options import HELP_CHOICES as ALL_CHOICES
 
 # The choices as the help shows them; each must equal its registry (tested): every activation,
 # and every initialiser but zero (experiments.vanishing_gradients.config.STUDY_INITS).
 HELP_CHOICES = {
-    "activation": (
-        "relu, leaky-relu, tanh, sigmoid, identity, "
-        "gelu, gelu-tanh, silu, elu, selu, softplus, mish"
-    ),
-    "init": (
-        "normal, uniform, standard, xavier-uniform, xavier-normal, he-uniform, he-normal, "
-        "lecun-normal"
-    ),
+    "activation": ALL_CHOICES["activation"],
+    "init": ALL_CHOICES["init"].removeprefix("zero, "),
 }
 
 
