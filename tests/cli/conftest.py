@@ -11,8 +11,11 @@ COLUMNS=100 and NO_COLOR keep rich output stable; stderr is not a terminal, so n
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
+
+from tests.experiments import sweep_toy, toy_cli
 
 Invoke = Callable[..., tuple[int, str, str]]
 
@@ -36,3 +39,19 @@ def invoke(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) 
         return code, out, err
 
     return run
+
+
+@pytest.fixture
+def toy_command(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """The sweep toy study as an `nnhw` command (tests.experiments.toy_cli); returns the folder
+    where its cells leave a marker per computation (sweep_toy.marker_counts)."""
+    from nnhw.cli.main import app
+    from nnhw.experiments.runs import studies
+
+    monkeypatch.setattr(app, "registered_commands", list(app.registered_commands))
+    monkeypatch.setitem(studies.STUDIES, sweep_toy.COMMAND, sweep_toy.__name__)
+    toy_cli.register(app)
+    markers = tmp_path / "markers"
+    markers.mkdir()
+    monkeypatch.setenv("NNHW_TOY_MARKERS", str(markers))
+    return markers

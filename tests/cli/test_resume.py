@@ -13,22 +13,9 @@ from pathlib import Path
 import pytest
 
 from nnhw.experiments.runs.rundir import RunDir
-from tests.experiments import sweep_toy, toy_cli
 from tests.experiments.sweep_toy import marker_counts
 
-
-@pytest.fixture(autouse=True)
-def toy_command(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    from nnhw.cli.main import app
-    from nnhw.experiments.runs import studies
-
-    monkeypatch.setattr(app, "registered_commands", list(app.registered_commands))
-    monkeypatch.setitem(studies.STUDIES, sweep_toy.COMMAND, sweep_toy.__name__)
-    toy_cli.register(app)
-    markers = tmp_path / "markers"
-    markers.mkdir()
-    monkeypatch.setenv("NNHW_TOY_MARKERS", str(markers))
-    return markers
+pytestmark = pytest.mark.usefixtures("toy_command")
 
 
 def status(run: Path) -> str:
